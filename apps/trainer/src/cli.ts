@@ -1,0 +1,46 @@
+/** The `emodetect` command line: one verb per life-cycle step. */
+import { evalCommand, EVAL_HELP } from './eval.ts';
+import { formatError } from './errors.ts';
+import { trainCommand, TRAIN_HELP } from './train.ts';
+
+const HELP = `emodetect: facial-expression emotion recognition (FER2013, 7 classes)
+
+Usage: emodetect <command> [options]
+
+Commands:
+  train    train a CNN on FER2013 (CSV / CSV.gz) or an image folder
+  eval     evaluate a model folder on a dataset split (accuracy, per-class F1, confusion matrix)
+
+Run "emodetect <command> --help" for the options of a command.`;
+
+const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
+  train: { run: trainCommand, help: TRAIN_HELP },
+  eval: { run: evalCommand, help: EVAL_HELP },
+};
+
+/** Run the CLI; resolves to the exit status. Never throws: errors become one line on stderr. */
+export async function main(argv: string[]): Promise<number> {
+  const fail = (e: unknown) => {
+    process.stderr.write(`\nemodetect: ${formatError(e)}\n`);
+    process.exit(1);
+  };
+  // tfjs-backend-wasm installs handlers that re-throw with its whole minified source; ours print one line.
+  process.on('uncaughtException', fail);
+  process.on('unhandledRejection', fail);
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(HELP + '\n');
+    return name ? 0 : 2;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    process.stderr.write(`emodetect: unknown command "${name}" (commands: ${Object.keys(COMMANDS).join(', ')})\n`);
+    return 2;
+  }
+  try {
+    return await cmd.run(rest);
+  } catch (e) {
+    process.stderr.write(`emodetect: ${formatError(e)}\n`);
+    return e instanceof Error && e.name === 'UsageError' ? 2 : 1;
+  }
+}

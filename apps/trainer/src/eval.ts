@@ -1,0 +1,96 @@
+/** `emodetect eval`: a model folder on a dataset split → accuracy, per-class metrics, confusion matrix. */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { describeBackend, initNodeBackend, BACKEND_NAMES, type BackendName } from '@emodetect/backend/node';
+import { confusionMatrixSvg, reportMarkdown } from '@emodetect/metrics';
+import { loadModelFolder, ModelLoadError, type EmotionModel } from '@emodetect/model/node';
+import { evaluate, indicesForSplit, stratifiedSample } from '@emodetect/train/node';
+import { choiceOption, intOption, parse } from './args.ts';
+import { UsageError } from './errors.ts';
+import { loadDataset } from './data.ts';
+import { stderrLog } from './log.ts';
+
+export const EVAL_HELP = `emodetect eval --model <dir> --data <csv|csv.gz|folder> [options]
+
+Evaluate a model folder (or a run folder, whose model/ is used) on one split of a dataset.
+
+Options:
+  --model <dir>      model folder with model.json, weights and metadata.json (required)
+  --data <path>      FER2013 CSV (.csv/.csv.gz) or image folder (required)
+  --split S          PrivateTest | PublicTest | Training | val | a folder split name (default: PrivateTest
+                     for FER2013, else test or val)
+  --json             print exactly one JSON object to stdout:
+                     {"n","accuracy","macroF1","labels","perClass","confusionMatrix"}
+  --report <dir>     also write report.md, report.json and confusion.svg there
+  --limit N          evaluate a stratified subset of N images
+  --skip-bad         skip unreadable rows/images instead of stopping
+  --backend B        ${BACKEND_NAMES.join(' | ')} (default: auto)`;
+
+/** Accept a model folder or a run folder (whose best model is in model/). */
+export async function resolveModelDir(dir: string): Promise<string> {
+  const hasMeta = async (d: string) => Boolean(await fs.stat(path.join(d, 'metadata.json')).catch(() => null));
+  if (await hasMeta(dir)) return dir;
+  if (await hasMeta(path.join(dir, 'model'))) return path.join(dir, 'model');
+  if (!(await fs.stat(dir).catch(() => null))) throw new ModelLoadError(`${dir}: model folder not found`);
+  throw new ModelLoadError(`${dir}: not a model folder (no metadata.json; expected model.json, weights.bin, metadata.json)`);
+}
+
+export async function loadModelArg(dir: string): Promise<EmotionModel> {
+  return loadModelFolder(await resolveModelDir(dir));
+}
+
+export async function evalCommand(argv: string[]): Promise<number> {
+  const { values: v } = parse('eval', argv, {
+    model: { type: 'string' },
+    data: { type: 'string' },
+    split: { type: 'string' },
+    json: { type: 'boolean' },
+    report: { type: 'string' },
+    limit: { type: 'string' },
+    'skip-bad': { type: 'boolean' },
+    backend: { type: 'string' },
+  });
+  if (v.help) {
+    process.stdout.write(EVAL_HELP + '\n');
+    return 0;
+  }
+  if (!v.model) throw new UsageError('eval: --model <dir> is required (see emodetect eval --help)');
+  if (!v.data) throw new UsageError('eval: --data <csv|csv.gz|folder> is required (see emodetect eval --help)');
+  const backend = choiceOption<BackendName>('eval', 'backend', v.backend, BACKEND_NAMES, 'auto');
+  const limit = v.limit === undefined ? undefined : intOption('eval', 'limit', v.limit, 1);
+  const log = stderrLog(Boolean(v.json));
+
+  const modelDir = await resolveModelDir(v.model);
+  const info = await initNodeBackend({ backend });
+  log.info(describeBackend(info));
+  const m = await loadModelFolder(modelDir);
+  const ds = await loadDataset(v.data, { skipBad: Boolean(v['skip-bad']), size: m.metadata.input.width }, log);
+  const defaultSplit = ['PrivateTest', 'test', 'val'].find((s) => s === 'val' || ds.splitNames.includes(s)) ?? 'val';
+  const split = v.split ?? defaultSplit;
+  const seed = m.metadata.training?.seed ?? 42;
+  let idx: number[];
+  try {
+    idx = indicesForSplit(ds, split, seed);
+  } catch (e) {
+    throw new UsageError(`eval: ${(e as Error).message}`);
+  }
+  if (limit !== undefined) idx = stratifiedSample(ds.labels, idx, limit, seed);
+  const t0 = performance.now();
+  const r = await evaluate(m, ds, idx);
+  const secs = (performance.now() - t0) / 1000;
+  log.info(`${modelDir} on ${split} (${r.n} images): accuracy ${(100 * r.accuracy).toFixed(2)}%, macro F1 ${(100 * r.macroF1).toFixed(2)}% [${(r.n / secs).toFixed(0)} img/s]`);
+  if (v.report) {
+    await fs.mkdir(v.report, { recursive: true });
+    await fs.writeFile(path.join(v.report, 'report.md'), reportMarkdown(r, `${m.metadata.name} on ${split}`));
+    await fs.writeFile(path.join(v.report, 'report.json'), JSON.stringify(r, null, 2) + '\n');
+    await fs.writeFile(path.join(v.report, 'confusion.svg'), confusionMatrixSvg(r, { title: `${m.metadata.name} on ${split}` }));
+    log.info(`report written to ${v.report}/`);
+  }
+  if (v.json) {
+    const { n, accuracy, macroF1, labels, perClass, confusionMatrix } = r;
+    process.stdout.write(JSON.stringify({ n, accuracy, macroF1, labels, perClass, confusionMatrix }) + '\n');
+  } else if (!v.report) {
+    process.stdout.write(reportMarkdown(r, `${m.metadata.name} on ${split}`));
+  }
+  return 0;
+}

@@ -1,0 +1,176 @@
+/** `emodetect train`: FER2013 CSV or image folder in, a run folder with the best model out. */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { describeBackend, initNodeBackend, type BackendName, BACKEND_NAMES } from '@emodetect/backend/node';
+import { DEFAULT_AUGMENT, NO_AUGMENT } from '@emodetect/augment';
+import { confusionMatrixSvg, reportMarkdown } from '@emodetect/metrics';
+import { ARCHITECTURE_NAMES, createModel, saveModelFolder, loadModelFolder } from '@emodetect/model/node';
+import { fileSha256 } from '@emodetect/preprocess/node';
+import {
+  DEFAULT_TRAIN_CONFIG,
+  evaluate,
+  readCheckpoint,
+  resolveSplits,
+  runPaths,
+  runTraining,
+  stratifiedSample,
+  type TrainConfig,
+} from '@emodetect/train/node';
+import { choiceOption, intOption, numberOption, parse } from './args.ts';
+import { UsageError } from './errors.ts';
+import { loadDataset } from './data.ts';
+import { stderrLog } from './log.ts';
+
+export const TRAIN_HELP = `emodetect train --data <csv|csv.gz|folder> [options]
+
+Train an emotion CNN. FER2013 CSVs use their official splits (Training to train, PublicTest to
+validate); image folders (<root>/<split>/<class>/*.png) use train and val/validation folders, or
+a stratified 80/20 split of train. Writes a run folder:
+  <out>/model/      best model by validation accuracy (model.json, weights.bin, metadata.json)
+  <out>/last/       checkpoint of the last epoch (replaced atomically each epoch; for --resume)
+  <out>/log.jsonl   one JSON line per epoch
+  <out>/report.md, <out>/confusion-val.svg   validation report of the best model
+
+Options:
+  --data <path>          FER2013 CSV (.csv or .csv.gz) or image folder (required)
+  --arch <name>          ${ARCHITECTURE_NAMES.join(' | ')} (default: small)
+  --epochs N             epochs (default: ${DEFAULT_TRAIN_CONFIG.epochs})
+  --batch N              batch size (default: ${DEFAULT_TRAIN_CONFIG.batchSize})
+  --lr X                 peak Adam learning rate (default: ${DEFAULT_TRAIN_CONFIG.learningRate})
+  --schedule S           cosine | constant (default: cosine, with 1 warm-up epoch)
+  --label-smoothing X    0..0.5 (default: ${DEFAULT_TRAIN_CONFIG.labelSmoothing})
+  --class-weights W      none | balanced (default: none)
+  --patience N           early stopping after N epochs without improvement, 0 = off (default: ${DEFAULT_TRAIN_CONFIG.patience})
+  --no-augment           train without augmentation
+  --tta T                none | flip: test-time augmentation declared in the model (default: none)
+  --out <dir>            run folder (default: runs/<arch>)
+  --resume               continue the run in --out from its last checkpoint
+  --seed N               seed for weights, shuffling, augmentation, dropout (default: ${DEFAULT_TRAIN_CONFIG.seed})
+  --limit N              train on a stratified subset of N training images
+  --val-limit N          validate on a stratified subset of N validation images
+  --ferplus <csv>        relabel FER2013 with FER+ votes (fer2013new.csv)
+  --ferplus-mode M       majority | soft (default: majority)
+  --skip-bad             skip unreadable rows/images (each is reported) instead of stopping
+  --backend B            ${BACKEND_NAMES.join(' | ')} (default: auto)`;
+
+export async function trainCommand(argv: string[]): Promise<number> {
+  const { values: v } = parse('train', argv, {
+    data: { type: 'string' },
+    arch: { type: 'string' },
+    epochs: { type: 'string' },
+    batch: { type: 'string' },
+    lr: { type: 'string' },
+    schedule: { type: 'string' },
+    'label-smoothing': { type: 'string' },
+    'class-weights': { type: 'string' },
+    patience: { type: 'string' },
+    'no-augment': { type: 'boolean' },
+    tta: { type: 'string' },
+    out: { type: 'string' },
+    resume: { type: 'boolean' },
+    seed: { type: 'string' },
+    limit: { type: 'string' },
+    'val-limit': { type: 'string' },
+    ferplus: { type: 'string' },
+    'ferplus-mode': { type: 'string' },
+    'skip-bad': { type: 'boolean' },
+    backend: { type: 'string' },
+  });
+  if (v.help) {
+    process.stdout.write(TRAIN_HELP + '\n');
+    return 0;
+  }
+  const cmd = 'train';
+  if (!v.data) throw new UsageError('train: --data <csv|csv.gz|folder> is required (see emodetect train --help)');
+  const arch = choiceOption(cmd, 'arch', v.arch, ARCHITECTURE_NAMES, 'small');
+  const backend = choiceOption<BackendName>(cmd, 'backend', v.backend, BACKEND_NAMES, 'auto');
+  const runDir = v.out ?? path.join('runs', arch);
+  const log = stderrLog();
+
+  let config: TrainConfig = {
+    ...DEFAULT_TRAIN_CONFIG,
+    epochs: intOption(cmd, 'epochs', v.epochs, DEFAULT_TRAIN_CONFIG.epochs),
+    batchSize: intOption(cmd, 'batch', v.batch, DEFAULT_TRAIN_CONFIG.batchSize),
+    learningRate: numberOption(cmd, 'lr', v.lr, DEFAULT_TRAIN_CONFIG.learningRate, 1e-7, 1),
+    schedule: choiceOption(cmd, 'schedule', v.schedule, ['cosine', 'constant'] as const, 'cosine'),
+    labelSmoothing: numberOption(cmd, 'label-smoothing', v['label-smoothing'], DEFAULT_TRAIN_CONFIG.labelSmoothing, 0, 0.5),
+    classWeights: choiceOption(cmd, 'class-weights', v['class-weights'], ['none', 'balanced'] as const, 'none'),
+    patience: intOption(cmd, 'patience', v.patience, DEFAULT_TRAIN_CONFIG.patience, 0),
+    seed: intOption(cmd, 'seed', v.seed, DEFAULT_TRAIN_CONFIG.seed, 0),
+    augment: v['no-augment'] ? NO_AUGMENT : DEFAULT_AUGMENT,
+  };
+  const tta = choiceOption(cmd, 'tta', v.tta, ['none', 'flip'] as const, 'none');
+  const limit = v.limit === undefined ? undefined : intOption(cmd, 'limit', v.limit, 0);
+  const valLimit = v['val-limit'] === undefined ? undefined : intOption(cmd, 'val-limit', v['val-limit'], 0);
+  const ferPlusMode = choiceOption(cmd, 'ferplus-mode', v['ferplus-mode'], ['majority', 'soft'] as const, 'majority');
+
+  let resume: Awaited<ReturnType<typeof readCheckpoint>> | undefined;
+  if (v.resume) {
+    const last = runPaths(runDir).last;
+    if (!(await fs.stat(last).catch(() => null))) throw new UsageError(`train: --resume: ${last} not found (no checkpoint to resume in ${runDir})`);
+  } else if (await fs.stat(runPaths(runDir).last).catch(() => null)) {
+    throw new UsageError(`train: ${runDir} already holds a run; add --resume to continue it or choose another --out`);
+  }
+
+  const info = await initNodeBackend({ backend });
+  log.info(describeBackend(info));
+  for (const s of info.skipped) log.info(`  (skipped ${s.backend}: ${s.reason})`);
+
+  if (v.resume) {
+    resume = await readCheckpoint(runDir);
+    // The run's own configuration wins, except for the number of epochs, which may be extended.
+    config = { ...resume.config, epochs: v.epochs ? config.epochs : resume.config.epochs };
+    log.info(`resuming ${runDir} after epoch ${resume.state.epoch} (best val acc ${(100 * resume.state.bestValAccuracy).toFixed(1)}% at epoch ${resume.state.bestEpoch})`);
+  }
+
+  const ds = await loadDataset(v.data, { skipBad: Boolean(v['skip-bad']), size: 48, ferPlus: v.ferplus, ferPlusMode }, log);
+  const splits = resolveSplits(ds, config.seed);
+  const train = limit !== undefined ? stratifiedSample(ds.labels, splits.train, limit, config.seed) : splits.train;
+  const val = valLimit !== undefined ? stratifiedSample(ds.labels, splits.val, valLimit, config.seed + 1) : splits.val;
+  log.info(`splits: ${splits.description}; training on ${train.length}, validating on ${val.length} images`);
+
+  const model = resume?.model ?? createModel({ arch, tta, seed: config.seed, labels: ds.classNames });
+  log.info(`model: ${model.metadata.arch}, ${model.metadata.parameters.toLocaleString('en-US')} parameters; ${config.epochs} epochs, batch ${config.batchSize}, lr ${config.learningRate}, seed ${config.seed}`);
+
+  const command = ['emodetect', 'train', ...argv].join(' ');
+  const dataSha256 = await fileSha256(v.data).catch(() => 'folder');
+  const t0 = performance.now();
+  const result = await runTraining({
+    model,
+    data: { data: ds, train, val },
+    config,
+    runDir,
+    resume,
+    beforeSave: (m, state) => {
+      m.metadata.training = {
+        command,
+        seed: config.seed,
+        dataFile: path.basename(v.data!),
+        dataSha256,
+        trainImages: train.length,
+        epochs: state.epoch,
+        batchSize: config.batchSize,
+        backend: info.name,
+        wallSeconds: Math.round((performance.now() - t0) / 1000),
+        finishedAt: new Date().toISOString(),
+      };
+    },
+  });
+
+  const paths = runPaths(runDir);
+  if (result.interrupted) {
+    log.info(`stopped after epoch ${result.state.epoch}; continue with: emodetect train ${argv.filter((a) => a !== '--resume').join(' ')} --resume`);
+    return 130;
+  }
+  // Final report on the validation set with the best model.
+  const best = await loadModelFolder(paths.best);
+  const report = await evaluate(best, ds, val);
+  best.metadata.metrics = [{ split: 'val', n: report.n, accuracy: report.accuracy, macroF1: report.macroF1 }];
+  await saveModelFolder(best, paths.best);
+  await fs.writeFile(path.join(runDir, 'report.md'), reportMarkdown(report, `Validation (${splits.description}), best epoch ${result.state.bestEpoch}`));
+  await fs.writeFile(path.join(runDir, 'confusion-val.svg'), confusionMatrixSvg(report, { title: `${best.metadata.name}: validation` }));
+  log.info(
+    `${result.stoppedEarly ? 'early stop' : 'done'}: best val accuracy ${(100 * report.accuracy).toFixed(2)}% (macro F1 ${(100 * report.macroF1).toFixed(1)}%) at epoch ${result.state.bestEpoch}; model in ${paths.best}`,
+  );
+  return 0;
+}

@@ -1,0 +1,116 @@
+/**
+ * @emodetect/augment: seeded, batch-wise augmentation of [batch, height, width, channels]
+ * tensors, on whatever tfjs backend trains. Geometric transforms (rotation, zoom, shift,
+ * horizontal flip) are composed into one projective transform per image and applied with a single
+ * `tf.image.transform`; photometric ones (brightness, contrast) and random erasing are
+ * element-wise. Random parameters are drawn in JavaScript from a seeded {@link Rng}, so the same
+ * seed gives the same batch on every backend.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Rng } from './rng.ts';
+
+export { Rng } from './rng.ts';
+
+export interface AugmentConfig {
+  /** Max rotation in degrees (uniform in ±). */
+  rotation: number;
+  /** Probability of a horizontal flip. */
+  flip: number;
+  /** Zoom factor range: scale uniform in [1 - zoom, 1 + zoom] (>1 zooms in). */
+  zoom: number;
+  /** Max shift as a fraction of width/height (uniform in ±). */
+  shift: number;
+  /** Max brightness offset, added in 0..1 pixel units (uniform in ±). */
+  brightness: number;
+  /** Contrast factor range: uniform in [1 - contrast, 1 + contrast], about the image mean. */
+  contrast: number;
+  /** Probability of erasing one random rectangle (2%-25% of the area) with noise. */
+  erase: number;
+}
+
+/** Defaults that suit 48x48 FER faces. */
+export const DEFAULT_AUGMENT: AugmentConfig = {
+  rotation: 10,
+  flip: 0.5,
+  zoom: 0.1,
+  shift: 0.1,
+  brightness: 0.1,
+  contrast: 0.2,
+  erase: 0.25,
+};
+
+/** No augmentation at all. */
+export const NO_AUGMENT: AugmentConfig = { rotation: 0, flip: 0, zoom: 0, shift: 0, brightness: 0, contrast: 0, erase: 0 };
+
+/** The projective transform (tf.image.transform's 8 numbers) mapping output to input pixels. */
+export function geometricTransform(
+  width: number,
+  height: number,
+  p: { angleRad: number; scale: number; dx: number; dy: number; flip: boolean },
+): number[] {
+  const cx = (width - 1) / 2;
+  const cy = (height - 1) / 2;
+  const cos = Math.cos(p.angleRad) / p.scale;
+  const sin = Math.sin(p.angleRad) / p.scale;
+  const f = p.flip ? -1 : 1;
+  // input = A (out - c) + c - shift, A = R(θ)/s · diag(f, 1)
+  const a00 = cos * f;
+  const a01 = -sin;
+  const a10 = sin * f;
+  const a11 = cos;
+  return [a00, a01, cx - p.dx - a00 * cx - a01 * cy, a10, a11, cy - p.dy - a10 * cx - a11 * cy, 0, 0];
+}
+
+/**
+ * Augment a batch of images [n, h, w, c] with values in 0..1. Returns a new tensor (the input is
+ * not disposed). Deterministic for a given `rng` state.
+ */
+export function augmentBatch(x: tf.Tensor4D, cfg: AugmentConfig, rng: Rng): tf.Tensor4D {
+  const [n, h, w] = x.shape;
+  const geometric = cfg.rotation > 0 || cfg.flip > 0 || cfg.zoom > 0 || cfg.shift > 0;
+  const transforms: number[] = [];
+  const bias = new Float32Array(n);
+  const contrast = new Float32Array(n);
+  const eraseMask = cfg.erase > 0 ? new Float32Array(n * h * w).fill(1) : null;
+  for (let i = 0; i < n; i++) {
+    if (geometric) {
+      transforms.push(
+        ...geometricTransform(w, h, {
+          angleRad: (rng.uniform(-cfg.rotation, cfg.rotation) * Math.PI) / 180,
+          scale: 1 + rng.uniform(-cfg.zoom, cfg.zoom),
+          dx: rng.uniform(-cfg.shift, cfg.shift) * w,
+          dy: rng.uniform(-cfg.shift, cfg.shift) * h,
+          flip: rng.next() < cfg.flip,
+        }),
+      );
+    }
+    contrast[i] = 1 + rng.uniform(-cfg.contrast, cfg.contrast);
+    bias[i] = rng.uniform(-cfg.brightness, cfg.brightness);
+    if (eraseMask && rng.next() < cfg.erase) {
+      const area = rng.uniform(0.02, 0.25) * w * h;
+      const aspect = Math.exp(rng.uniform(Math.log(0.3), Math.log(3.3)));
+      const eh = Math.min(h, Math.round(Math.sqrt(area * aspect)));
+      const ew = Math.min(w, Math.round(Math.sqrt(area / aspect)));
+      const y0 = rng.int(h - eh + 1);
+      const x0 = rng.int(w - ew + 1);
+      for (let y = y0; y < y0 + eh; y++) eraseMask.fill(0, i * h * w + y * w + x0, i * h * w + y * w + x0 + ew);
+    }
+  }
+  return tf.tidy(() => {
+    let y: tf.Tensor4D = geometric
+      ? tf.image.transform(x, tf.tensor2d(transforms, [n, 8]), 'bilinear', 'nearest')
+      : tf.clone(x);
+    if (cfg.contrast > 0 || cfg.brightness > 0) {
+      const mean = tf.mean(y, [1, 2, 3], true);
+      const c = tf.tensor4d(contrast, [n, 1, 1, 1]);
+      const b = tf.tensor4d(bias, [n, 1, 1, 1]);
+      y = tf.clipByValue(tf.add(tf.add(tf.mul(tf.sub(y, mean), c), mean), b), 0, 1);
+    }
+    if (eraseMask) {
+      const m = tf.tensor4d(eraseMask, [n, h, w, 1]);
+      const noise = tf.randomUniform([n, h, w, 1], 0, 1, 'float32', rng.int(2 ** 31));
+      y = tf.add(tf.mul(y, m), tf.mul(noise, tf.sub(1, m)));
+    }
+    return y;
+  });
+}

@@ -1,0 +1,143 @@
+/**
+ * The project's own kernels and gradients, registered into tfjs.
+ *
+ * - wasm `Conv2DBackpropFilter` (absent from tfjs-backend-wasm): one forward XNNPACK convolution.
+ * - wasm `Conv2DBackpropInput` (stride 1): one forward convolution; other strides keep the stock kernel.
+ * - `Mean` / `Sum` gradients that broadcast on the device instead of building `ones(x.shape)` in JS.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { conv2dBackpropFilterViaConv, conv2dBackpropInputViaConv, convGeometry } from './conv-grad.ts';
+
+type Shape4 = [number, number, number, number];
+type Pad = tf.backend_util.ExplicitPadding | 'valid' | 'same' | number;
+
+interface ConvGradAttrs {
+  strides: number | [number, number];
+  pad: Pad;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+/** Wasm-side tensor bookkeeping the kernels need (a subset of BackendWasm's public methods). */
+interface WasmLike extends tf.KernelBackend {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
+}
+
+/**
+ * Run `fn` on engine tensors that view the kernel's inputs, copy its result into a fresh
+ * backend output, and free everything else: the kernel leaks nothing whatever `fn` allocates.
+ */
+function runComposite(
+  backend: WasmLike,
+  inputs: tf.TensorInfo[],
+  fn: (...t: tf.Tensor[]) => tf.Tensor,
+): tf.TensorInfo {
+  const engine = tf.engine();
+  // Views share the inputs' data: take a reference so that disposing a view leaves the input alive.
+  const views = inputs.map((i) => {
+    backend.incRef(i.dataId);
+    return engine.makeTensorFromTensorInfo(i, backend);
+  });
+  const result = fn(...views);
+  const out = backend.makeOutput(result.shape, 'float32');
+  backend.typedArrayFromHeap(out).set(backend.typedArrayFromHeap(result));
+  result.dispose();
+  for (const v of views) v.dispose();
+  return out;
+}
+
+let wasmKernelsRegistered = false;
+
+/** Register the wasm training kernels. Idempotent. Call after the wasm backend is registered. */
+export function registerWasmTrainingKernels(): void {
+  if (wasmKernelsRegistered) return;
+  wasmKernelsRegistered = true;
+
+  tf.registerKernel({
+    kernelName: tf.Conv2DBackpropFilter,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+      const a = attrs as unknown as ConvGradAttrs & { filterShape: Shape4 };
+      if (a.dataFormat === 'NCHW') throw new Error('Conv2DBackpropFilter (wasm): NCHW is not supported');
+      const g = convGeometry(x.shape as Shape4, a.filterShape, a.strides, a.pad, a.dimRoundingMode);
+      return runComposite(backend as WasmLike, [x, dy], (xt, dyt) =>
+        conv2dBackpropFilterViaConv(xt as tf.Tensor4D, dyt as tf.Tensor4D, g),
+      );
+    },
+  });
+
+  const stock = tf.getKernel(tf.Conv2DBackpropInput, 'wasm');
+  if (stock) {
+    const stockFunc = stock.kernelFunc;
+    tf.unregisterKernel(tf.Conv2DBackpropInput, 'wasm');
+    tf.registerKernel({
+      kernelName: tf.Conv2DBackpropInput,
+      backendName: 'wasm',
+      setupFunc: stock.setupFunc,
+      disposeFunc: stock.disposeFunc,
+      kernelFunc: (args) => {
+        const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+        const a = args.attrs as unknown as ConvGradAttrs & { inputShape: Shape4 };
+        const g = convGeometry(a.inputShape, filter.shape as Shape4, a.strides, a.pad, a.dimRoundingMode);
+        if (a.dataFormat === 'NCHW' || g.strideHeight !== 1 || g.strideWidth !== 1) return stockFunc(args);
+        return runComposite(args.backend as WasmLike, [dy, filter], (dyt, ft) =>
+          conv2dBackpropInputViaConv(dyt as tf.Tensor4D, ft as tf.Tensor4D, g),
+        );
+      },
+    });
+  }
+}
+
+let gradientsRegistered = false;
+
+/**
+ * Replace tfjs-core's `Mean` and `Sum` gradients, which build `ones(x.shape)` in JavaScript memory
+ * and upload it every step, by ones that reshape and broadcast `dy` on the device.
+ */
+export function registerDeviceGradients(): void {
+  if (gradientsRegistered) return;
+  gradientsRegistered = true;
+  const expanded = (x: tf.Tensor, dy: tf.Tensor, axis: number | number[]) => {
+    const axes = tf.util.parseAxisParam(axis, x.shape);
+    const kept = tf.backend_util.expandShapeToKeepDim(dy.shape, axes);
+    return { axes, b: tf.broadcastTo(tf.reshape(dy, kept), x.shape) };
+  };
+  const quiet = <T>(f: () => T): T => {
+    // registerGradient warns when it overrides tfjs' own gradient; that override is the point.
+    const warn = console.warn;
+    console.warn = () => undefined;
+    try {
+      return f();
+    } finally {
+      console.warn = warn;
+    }
+  };
+  quiet(() => {
+    tf.registerGradient({
+      kernelName: tf.Sum,
+      inputsToSave: ['x'],
+      gradFunc: (dy, saved, attrs) => {
+        const [x] = saved;
+        const { axis } = attrs as unknown as { axis: number | number[] };
+        return { x: () => expanded(x, dy as tf.Tensor, axis).b };
+      },
+    });
+    tf.registerGradient({
+      kernelName: tf.Mean,
+      inputsToSave: ['x'],
+      gradFunc: (dy, saved, attrs) => {
+        const [x] = saved;
+        const { axis } = attrs as unknown as { axis: number | number[] };
+        return {
+          x: () => {
+            const { axes, b } = expanded(x, dy as tf.Tensor, axis);
+            const reduceSize = axes.reduce((n, a) => n * x.shape[a], 1);
+            return tf.div(b, reduceSize);
+          },
+        };
+      },
+    });
+  });
+}

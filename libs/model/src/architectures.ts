@@ -1,0 +1,87 @@
+/** The CNN registry: each architecture is a named builder of a tf.LayersModel ending in softmax. */
+import * as tf from '@tensorflow/tfjs';
+
+export interface BuildOptions {
+  height: number;
+  width: number;
+  channels: number;
+  numClasses: number;
+  /** Seed for weight initialisers (deterministic builds). */
+  seed?: number;
+}
+
+export interface Architecture {
+  name: string;
+  description: string;
+  build(opts: BuildOptions): tf.LayersModel;
+}
+
+type Block = { filters: number; convs: number; dropout?: number };
+
+/**
+ * VGG-style stack: per block `convs` x (conv3x3 → batch-norm → ReLU), then 2x2 max-pool and
+ * optional dropout; global average pooling, optional hidden dense layer, dense softmax head.
+ */
+function vggStyle(name: string, blocks: Block[], head: { hidden?: number; dropout: number }, description: string): Architecture {
+  return {
+    name,
+    description,
+    build({ height, width, channels, numClasses, seed = 1 }) {
+      let s = seed;
+      const init = () => tf.initializers.heNormal({ seed: s++ });
+      const input = tf.input({ shape: [height, width, channels], name: 'image' });
+      let x: tf.SymbolicTensor = input;
+      blocks.forEach((b, bi) => {
+        for (let c = 0; c < b.convs; c++) {
+          x = tf.layers
+            .conv2d({ filters: b.filters, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: init(), name: `b${bi + 1}_conv${c + 1}` })
+            .apply(x) as tf.SymbolicTensor;
+          x = tf.layers.batchNormalization({ name: `b${bi + 1}_bn${c + 1}` }).apply(x) as tf.SymbolicTensor;
+          x = tf.layers.reLU({ name: `b${bi + 1}_relu${c + 1}` }).apply(x) as tf.SymbolicTensor;
+        }
+        x = tf.layers.maxPooling2d({ poolSize: 2, name: `b${bi + 1}_pool` }).apply(x) as tf.SymbolicTensor;
+        if (b.dropout) x = tf.layers.dropout({ rate: b.dropout, seed: s++, name: `b${bi + 1}_drop` }).apply(x) as tf.SymbolicTensor;
+      });
+      x = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(x) as tf.SymbolicTensor;
+      if (head.hidden) {
+        x = tf.layers.dense({ units: head.hidden, kernelInitializer: init(), name: 'fc' }).apply(x) as tf.SymbolicTensor;
+        x = tf.layers.reLU({ name: 'fc_relu' }).apply(x) as tf.SymbolicTensor;
+      }
+      if (head.dropout) x = tf.layers.dropout({ rate: head.dropout, seed: s++, name: 'head_drop' }).apply(x) as tf.SymbolicTensor;
+      const logits = tf.layers.dense({ units: numClasses, kernelInitializer: tf.initializers.glorotUniform({ seed: s++ }), name: 'logits' }).apply(x) as tf.SymbolicTensor;
+      const probs = tf.layers.softmax({ name: 'probs' }).apply(logits) as tf.SymbolicTensor;
+      return tf.model({ inputs: input, outputs: probs, name });
+    },
+  };
+}
+
+const ARCHS: Architecture[] = [
+  vggStyle('micro', [{ filters: 16, convs: 1 }, { filters: 32, convs: 1 }, { filters: 64, convs: 1 }], { dropout: 0.2 },
+    'three conv blocks (16-32-64), ~24k parameters: for tests and smoke runs'),
+  vggStyle('small', [{ filters: 32, convs: 1 }, { filters: 64, convs: 1 }, { filters: 128, convs: 1 }, { filters: 256, convs: 1 }], { dropout: 0.3 },
+    'four conv blocks (32-64-128-256), ~390k parameters: the CPU reference net'),
+  vggStyle('medium', [{ filters: 64, convs: 2 }, { filters: 128, convs: 2 }, { filters: 256, convs: 1 }], { dropout: 0.3 },
+    'VGG-style 64x2-128x2-256, ~0.6M parameters'),
+  vggStyle('large', [{ filters: 64, convs: 2, dropout: 0.1 }, { filters: 128, convs: 2, dropout: 0.1 }, { filters: 256, convs: 3, dropout: 0.2 }, { filters: 512, convs: 3, dropout: 0.2 }], { hidden: 256, dropout: 0.4 },
+    'VGG-style 64x2-128x2-256x3-512x3 + dense 256, ~6.6M parameters: for GPU training'),
+];
+
+/** Names of the registered architectures, in order of size. */
+export const ARCHITECTURE_NAMES: readonly string[] = ARCHS.map((a) => a.name);
+
+export function listArchitectures(): readonly Architecture[] {
+  return ARCHS;
+}
+
+/** Look up an architecture; the error lists the valid names. */
+export function getArchitecture(name: string): Architecture {
+  const a = ARCHS.find((x) => x.name === name);
+  if (!a) throw new Error(`unknown architecture "${name}" (choose one of: ${ARCHITECTURE_NAMES.join(', ')})`);
+  return a;
+}
+
+/** Register an extra architecture (e.g. from an app or a plug-in) under a new name. */
+export function registerArchitecture(a: Architecture): void {
+  if (ARCHS.some((x) => x.name === a.name)) throw new Error(`architecture "${a.name}" is already registered`);
+  ARCHS.push(a);
+}

@@ -1,0 +1,123 @@
+/**
+ * @emodetect/model: the CNN registry, the model folder contract (model.json + weights.bin +
+ * metadata.json) and inference on already-preprocessed faces. Isomorphic; file-system save/load
+ * lives in `@emodetect/model/node`.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { DEFAULT_INPUT, EMOTIONS, METADATA_FORMAT, validateMetadata, type ModelMetadata, type TtaPolicy } from './metadata.ts';
+import { getArchitecture } from './architectures.ts';
+import type { InputConfig } from '@emodetect/preprocess';
+
+export * from './metadata.ts';
+export * from './architectures.ts';
+
+/** A loaded or freshly built classifier: the tfjs model and the metadata that governs its input. */
+export interface EmotionModel {
+  model: tf.LayersModel;
+  metadata: ModelMetadata;
+}
+
+export interface CreateModelOptions {
+  arch: string;
+  labels?: readonly string[];
+  input?: Partial<InputConfig>;
+  tta?: TtaPolicy;
+  seed?: number;
+  name?: string;
+}
+
+/** Build a fresh, untrained model from the registry, with its metadata. */
+export function createModel(opts: CreateModelOptions): EmotionModel {
+  const input: InputConfig = { ...DEFAULT_INPUT, ...opts.input };
+  const labels = [...(opts.labels ?? EMOTIONS)];
+  const model = getArchitecture(opts.arch).build({
+    height: input.height,
+    width: input.width,
+    channels: input.channels,
+    numClasses: labels.length,
+    seed: opts.seed,
+  });
+  return {
+    model,
+    metadata: {
+      format: METADATA_FORMAT,
+      name: opts.name ?? `fer-${opts.arch}`,
+      arch: opts.arch,
+      parameters: model.countParams(),
+      input,
+      labels,
+      tta: opts.tta ?? 'none',
+    },
+  };
+}
+
+/**
+ * Turn 0..1 grayscale faces (n x height x width, row-major, already resized to the model's input)
+ * into the model's input tensor, applying the metadata's normalisation.
+ */
+export function toInputTensor(faces: Float32Array, n: number, input: InputConfig): tf.Tensor4D {
+  const expected = n * input.height * input.width * input.channels;
+  if (faces.length !== expected) {
+    throw new Error(`toInputTensor: got ${faces.length} values, expected ${expected} (${n} x ${input.height} x ${input.width})`);
+  }
+  return tf.tidy(() => {
+    const t = tf.tensor4d(faces, [n, input.height, input.width, input.channels]);
+    return input.mean === 0 && input.std === 1 ? t : tf.div(tf.sub(t, input.mean), input.std);
+  });
+}
+
+/** Class probabilities [n, classes] for an input tensor, with the model's declared TTA. */
+export function predictTensor(m: EmotionModel, x: tf.Tensor4D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const p = m.model.predict(x) as tf.Tensor2D;
+    if (m.metadata.tta === 'flip') {
+      const pf = m.model.predict(tf.reverse(x, 2)) as tf.Tensor2D;
+      return tf.div(tf.add(p, pf), 2) as tf.Tensor2D;
+    }
+    return p;
+  });
+}
+
+/** Class probabilities for n preprocessed faces, in batches; row i is face i. */
+export async function predictProbabilities(
+  m: EmotionModel,
+  faces: Float32Array,
+  n: number,
+  batchSize = 256,
+): Promise<Float32Array> {
+  const { height, width, channels } = m.metadata.input;
+  const per = height * width * channels;
+  const k = m.metadata.labels.length;
+  const out = new Float32Array(n * k);
+  for (let start = 0; start < n; start += batchSize) {
+    const count = Math.min(batchSize, n - start);
+    const x = toInputTensor(faces.subarray(start * per, (start + count) * per), count, m.metadata.input);
+    const p = predictTensor(m, x);
+    out.set(await p.data(), start * k);
+    x.dispose();
+    p.dispose();
+  }
+  return out;
+}
+
+/** Index of the largest value in each row of a row-major [n, k] matrix. */
+export function argmaxRows(probs: Float32Array, k: number): Int32Array {
+  const n = probs.length / k;
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    for (let j = 1; j < k; j++) if (probs[i * k + j] > probs[i * k + best]) best = j;
+    out[i] = best;
+  }
+  return out;
+}
+
+/** Load a model folder served over HTTP(S) (browser or Node): `<url>/model.json`, `<url>/metadata.json`. */
+export async function loadModelFromUrl(url: string): Promise<EmotionModel> {
+  const base = url.replace(/\/+$/, '').replace(/\/model\.json$/, '');
+  const res = await fetch(`${base}/metadata.json`);
+  if (!res.ok) throw new Error(`${base}/metadata.json: HTTP ${res.status}`);
+  const metadata = validateMetadata(await res.json(), `${base}/metadata.json`);
+  const model = await tf.loadLayersModel(`${base}/model.json`);
+  return { model, metadata };
+}

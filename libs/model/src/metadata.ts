@@ -1,0 +1,72 @@
+/** The model folder's `metadata.json`: everything inference and provenance need. */
+import type { InputConfig } from '@emodetect/preprocess';
+
+export type { InputConfig } from '@emodetect/preprocess';
+
+export const EMOTIONS = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'] as const;
+export type Emotion = (typeof EMOTIONS)[number];
+
+export const METADATA_FORMAT = 'emodetect-model/1';
+
+
+/** Test-time augmentation that is part of the model's declared inference. */
+export type TtaPolicy = 'none' | 'flip';
+
+export interface TrainingProvenance {
+  command: string;
+  seed: number;
+  dataFile: string;
+  dataSha256: string;
+  trainImages: number;
+  epochs: number;
+  batchSize: number;
+  backend: string;
+  wallSeconds: number;
+  finishedAt: string;
+}
+
+export interface MetricsSummary {
+  split: string;
+  n: number;
+  accuracy: number;
+  macroF1: number;
+}
+
+export interface ModelMetadata {
+  format: typeof METADATA_FORMAT;
+  name: string;
+  arch: string;
+  parameters: number;
+  input: InputConfig;
+  labels: string[];
+  tta: TtaPolicy;
+  training?: TrainingProvenance;
+  metrics?: MetricsSummary[];
+}
+
+export const DEFAULT_INPUT: InputConfig = { height: 48, width: 48, channels: 1, mean: 0, std: 1 };
+
+function fail(where: string, problem: string): never {
+  throw new MetadataError(`${where}: ${problem}`);
+}
+
+export class MetadataError extends Error {
+  override name = 'MetadataError';
+}
+
+/** Check a parsed `metadata.json`; throws {@link MetadataError} naming `where` and the problem. */
+export function validateMetadata(value: unknown, where: string): ModelMetadata {
+  if (typeof value !== 'object' || value === null) fail(where, 'is not a JSON object');
+  const m = value as Record<string, unknown>;
+  if (m.format !== METADATA_FORMAT) fail(where, `unknown format ${JSON.stringify(m.format)} (expected "${METADATA_FORMAT}")`);
+  if (typeof m.arch !== 'string') fail(where, '"arch" is missing');
+  const input = m.input as Record<string, unknown> | undefined;
+  if (!input || typeof input.height !== 'number' || typeof input.width !== 'number') fail(where, '"input" needs height and width');
+  if (input.channels !== 1) fail(where, '"input.channels" must be 1');
+  if (typeof input.mean !== 'number' || typeof input.std !== 'number' || input.std === 0) fail(where, '"input" needs mean and a non-zero std');
+  if (!Array.isArray(m.labels) || m.labels.length < 2 || !m.labels.every((l) => typeof l === 'string')) {
+    fail(where, '"labels" must list at least two class names');
+  }
+  if (m.tta !== 'none' && m.tta !== 'flip') fail(where, '"tta" must be "none" or "flip"');
+  return value as ModelMetadata;
+}

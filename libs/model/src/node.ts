@@ -1,0 +1,140 @@
+/** Node entry point of @emodetect/model: save and load model folders atomically. */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { validateMetadata, type ModelMetadata } from './metadata.ts';
+import type { EmotionModel } from './index.ts';
+
+export * from './index.ts';
+
+/** A model folder that cannot be read; the message names the folder or file and the problem. */
+export class ModelLoadError extends Error {
+  override name = 'ModelLoadError';
+}
+
+const WEIGHTS_FILE = 'weights.bin';
+
+/**
+ * Write `dir` as a complete model folder in one step: files go to a sibling temporary folder that
+ * replaces `dir` by rename, so a crash leaves either the old folder or the new one, never a mix.
+ * Extra files (e.g. optimizer state, a report) can be written into the same atomic step.
+ */
+export async function saveModelFolder(
+  m: EmotionModel,
+  dir: string,
+  extraFiles: Record<string, string | Uint8Array> = {},
+): Promise<void> {
+  const parent = path.dirname(path.resolve(dir));
+  await fs.mkdir(parent, { recursive: true });
+  const tmp = `${path.resolve(dir)}.tmp-${process.pid}-${Date.now()}`;
+  await fs.mkdir(tmp, { recursive: true });
+  try {
+    await m.model.save(
+      tf.io.withSaveHandler(async (artifacts) => {
+        const weightData = artifacts.weightData;
+        const bytes = weightData instanceof ArrayBuffer ? new Uint8Array(weightData) : new Uint8Array(tf.io.concatenateArrayBuffers(weightData ?? []));
+        const modelJson = {
+          format: 'layers-model',
+          generatedBy: `TensorFlow.js tfjs-layers v${tf.version_layers}`,
+          convertedBy: null,
+          modelTopology: artifacts.modelTopology,
+          weightsManifest: [{ paths: [WEIGHTS_FILE], weights: artifacts.weightSpecs ?? [] }],
+        };
+        await fs.writeFile(path.join(tmp, 'model.json'), JSON.stringify(modelJson));
+        await fs.writeFile(path.join(tmp, WEIGHTS_FILE), bytes);
+        return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+      }),
+    );
+    await fs.writeFile(path.join(tmp, 'metadata.json'), JSON.stringify(m.metadata, null, 2) + '\n');
+    for (const [name, content] of Object.entries(extraFiles)) await fs.writeFile(path.join(tmp, name), content);
+    await replaceDir(tmp, path.resolve(dir));
+  } catch (e) {
+    await fs.rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** Atomically put folder `from` in the place of `to` (which may exist). */
+export async function replaceDir(from: string, to: string): Promise<void> {
+  const old = `${to}.old-${process.pid}-${Date.now()}`;
+  let moved = false;
+  try {
+    await fs.rename(to, old);
+    moved = true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  await fs.rename(from, to);
+  if (moved) await fs.rm(old, { recursive: true, force: true });
+}
+
+async function readJson(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ModelLoadError(`${file}: ${code === 'ENOENT' ? 'not found' : `cannot read (${code})`}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ModelLoadError(`${file}: not valid JSON`);
+  }
+}
+
+/** Read only a model folder's metadata.json. */
+export async function readMetadata(dir: string): Promise<ModelMetadata> {
+  const file = path.join(dir, 'metadata.json');
+  try {
+    return validateMetadata(await readJson(file), file);
+  } catch (e) {
+    if (e instanceof ModelLoadError) throw e;
+    throw new ModelLoadError((e as Error).message);
+  }
+}
+
+/** Load a model folder written by {@link saveModelFolder} (or any tfjs layers model + metadata.json). */
+export async function loadModelFolder(dir: string): Promise<EmotionModel> {
+  const stat = await fs.stat(dir).catch(() => null);
+  if (!stat) throw new ModelLoadError(`${dir}: model folder not found`);
+  if (!stat.isDirectory()) throw new ModelLoadError(`${dir}: not a folder (a model is a folder with model.json, weights and metadata.json)`);
+  const metadata = await readMetadata(dir);
+  const jsonFile = path.join(dir, 'model.json');
+  const json = (await readJson(jsonFile)) as {
+    modelTopology?: object;
+    weightsManifest?: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
+  };
+  if (!json.modelTopology || !Array.isArray(json.weightsManifest)) {
+    throw new ModelLoadError(`${jsonFile}: not a tfjs layers model (modelTopology or weightsManifest missing)`);
+  }
+  const specs: tf.io.WeightsManifestEntry[] = [];
+  const buffers: Uint8Array[] = [];
+  for (const group of json.weightsManifest) {
+    specs.push(...group.weights);
+    for (const p of group.paths) {
+      const f = path.join(dir, p);
+      buffers.push(await fs.readFile(f).catch(() => {
+        throw new ModelLoadError(`${f}: weights file missing or unreadable`);
+      }));
+    }
+  }
+  const all = Buffer.concat(buffers);
+  const expected = specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1) * bytesPer(s.dtype, s.quantization?.dtype), 0);
+  if (all.byteLength !== expected) {
+    throw new ModelLoadError(`${dir}: weights are ${all.byteLength} bytes but model.json describes ${expected} (truncated or mismatched files)`);
+  }
+  const weightData = all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer;
+  try {
+    const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData }));
+    return { model, metadata };
+  } catch (e) {
+    throw new ModelLoadError(`${jsonFile}: cannot build the model (${(e as Error).message.split('\n')[0]})`);
+  }
+}
+
+function bytesPer(dtype: string, quantized?: string): number {
+  if (quantized === 'uint8') return 1;
+  if (quantized === 'float16' || quantized === 'uint16') return 2;
+  return dtype === 'bool' ? 1 : 4;
+}

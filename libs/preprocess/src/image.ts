@@ -1,0 +1,144 @@
+/** Isomorphic pixel operations: grayscale, resize, scaling to 0..1. No tfjs, no file system. */
+
+/** An 8-bit single-channel image, row-major. */
+export interface GrayImage {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+/** RGBA pixels as in `ImageData` or a jimp bitmap. */
+export interface RgbaImage {
+  width: number;
+  height: number;
+  data: Uint8Array | Uint8ClampedArray;
+}
+
+/** How raw pixels become model input; the model's metadata carries it. */
+export interface InputConfig {
+  /** Input height and width in pixels. */
+  height: number;
+  width: number;
+  /** 1 = grayscale (ITU-R BT.601 luma). */
+  channels: 1;
+  /** input = (pixel / 255 - mean) / std, with pixel in 0..255. */
+  mean: number;
+  std: number;
+}
+
+/** Luma (BT.601: 0.299 R + 0.587 G + 0.114 B), rounded; alpha is ignored. */
+export function rgbaToGray(img: RgbaImage): GrayImage {
+  const { width, height, data } = img;
+  if (data.length !== width * height * 4) {
+    throw new Error(`rgbaToGray: ${data.length} bytes for a ${width}x${height} RGBA image (expected ${width * height * 4})`);
+  }
+  const out = new Uint8Array(width * height);
+  for (let i = 0, j = 0; i < out.length; i++, j += 4) {
+    out[i] = (299 * data[j] + 587 * data[j + 1] + 114 * data[j + 2] + 500) / 1000;
+  }
+  return { width, height, data: out };
+}
+
+/** A rectangle in pixel coordinates. */
+export interface Rect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/**
+ * Resize (and optionally crop) a grayscale image with bilinear sampling. When shrinking by more
+ * than 2x the source is first box-averaged, so small outputs do not alias.
+ */
+export function resizeGray(img: GrayImage, outW: number, outH: number, crop?: Rect): GrayImage {
+  const c = crop ?? { x: 0, y: 0, width: img.width, height: img.height };
+  if (outW <= 0 || outH <= 0 || c.width <= 0 || c.height <= 0) {
+    throw new Error(`resizeGray: empty size (${c.width}x${c.height} -> ${outW}x${outH})`);
+  }
+  let src = img;
+  let cx = c.x;
+  let cy = c.y;
+  let cw = c.width;
+  let ch = c.height;
+  const factor = Math.floor(Math.min(cw / outW, ch / outH));
+  if (factor >= 2) {
+    src = boxDownsample(img, c, factor);
+    cx = 0;
+    cy = 0;
+    cw = c.width / factor;
+    ch = c.height / factor;
+  }
+  const out = new Uint8Array(outW * outH);
+  const sx = cw / outW;
+  const sy = ch / outH;
+  for (let y = 0; y < outH; y++) {
+    const fy = cy + (y + 0.5) * sy - 0.5;
+    for (let x = 0; x < outW; x++) {
+      const fx = cx + (x + 0.5) * sx - 0.5;
+      out[y * outW + x] = Math.round(sample(src, fx, fy));
+    }
+  }
+  return { width: outW, height: outH, data: out };
+}
+
+/** Bilinear sample with edge clamping. */
+function sample(img: GrayImage, fx: number, fy: number): number {
+  const { width: w, height: h, data } = img;
+  const x0 = Math.floor(fx);
+  const y0 = Math.floor(fy);
+  const ax = fx - x0;
+  const ay = fy - y0;
+  const cx0 = clamp(x0, 0, w - 1);
+  const cx1 = clamp(x0 + 1, 0, w - 1);
+  const cy0 = clamp(y0, 0, h - 1);
+  const cy1 = clamp(y0 + 1, 0, h - 1);
+  const top = data[cy0 * w + cx0] * (1 - ax) + data[cy0 * w + cx1] * ax;
+  const bottom = data[cy1 * w + cx0] * (1 - ax) + data[cy1 * w + cx1] * ax;
+  return top * (1 - ay) + bottom * ay;
+}
+
+function boxDownsample(img: GrayImage, c: Rect, f: number): GrayImage {
+  const w = Math.max(1, Math.floor(c.width / f));
+  const h = Math.max(1, Math.floor(c.height / f));
+  const out = new Uint8Array(w * h);
+  const x0 = Math.round(c.x);
+  const y0 = Math.round(c.y);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let sum = 0;
+      for (let dy = 0; dy < f; dy++) {
+        const yy = clamp(y0 + y * f + dy, 0, img.height - 1);
+        for (let dx = 0; dx < f; dx++) sum += img.data[yy * img.width + clamp(x0 + x * f + dx, 0, img.width - 1)];
+      }
+      out[y * w + x] = Math.round(sum / (f * f));
+    }
+  }
+  return { width: w, height: h, data: out };
+}
+
+function clamp(v: number, lo: number, hi: number): number {
+  return v < lo ? lo : v > hi ? hi : v;
+}
+
+/** Scale 0..255 to 0..1 floats, appending into `out` at `offset` (allocates when `out` is absent). */
+export function toUnitFloat(data: Uint8Array, out?: Float32Array, offset = 0): Float32Array {
+  const dst = out ?? new Float32Array(data.length);
+  for (let i = 0; i < data.length; i++) dst[offset + i] = data[i] / 255;
+  return dst;
+}
+
+/**
+ * The whole inference-time preprocessing of one image (or one face box in it), driven by the
+ * model's {@link InputConfig}: grayscale → crop → resize → 0..1. Model-specific normalisation
+ * (mean/std) is applied by the model library when it builds the tensor.
+ */
+export function prepareInput(img: GrayImage | RgbaImage, input: InputConfig, crop?: Rect): Float32Array {
+  const gray = isGray(img) ? img : rgbaToGray(img);
+  const sized = gray.width === input.width && gray.height === input.height && !crop ? gray : resizeGray(gray, input.width, input.height, crop);
+  return toUnitFloat(sized.data);
+}
+
+function isGray(img: GrayImage | RgbaImage): img is GrayImage {
+  return img.data.length === img.width * img.height;
+}

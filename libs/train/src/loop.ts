@@ -1,0 +1,249 @@
+/** The training loop: isomorphic; persistence and terminal output are injected as hooks. */
+import * as tf from '@tensorflow/tfjs';
+import { augmentBatch, DEFAULT_AUGMENT, Rng, type AugmentConfig } from '@emodetect/augment';
+import { accuracy } from '@emodetect/metrics';
+import { argmaxRows, predictProbabilities, type EmotionModel } from '@emodetect/model';
+import { classCounts, toUnitFloat, type ImageDataset } from '@emodetect/preprocess';
+
+export interface TrainConfig {
+  epochs: number;
+  batchSize: number;
+  /** Peak learning rate of Adam. */
+  learningRate: number;
+  /** `cosine`: cosine decay to 1% after `warmupEpochs` of linear warm-up; `constant`. */
+  schedule: 'cosine' | 'constant';
+  warmupEpochs: number;
+  /** Label smoothing for the cross-entropy (0 = off). */
+  labelSmoothing: number;
+  /** `balanced` weights each class by n / (k * count). */
+  classWeights: 'none' | 'balanced';
+  /** Stop after this many epochs without a better validation accuracy (0 = never). */
+  patience: number;
+  seed: number;
+  augment: AugmentConfig;
+}
+
+export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
+  epochs: 30,
+  batchSize: 64,
+  learningRate: 1e-3,
+  schedule: 'cosine',
+  warmupEpochs: 1,
+  labelSmoothing: 0.1,
+  classWeights: 'none',
+  patience: 10,
+  seed: 42,
+  augment: DEFAULT_AUGMENT,
+};
+
+export interface EpochRecord {
+  epoch: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  valAccuracy: number;
+  valLoss: number;
+  learningRate: number;
+  seconds: number;
+  imagesPerSecond: number;
+}
+
+/** What a checkpoint must restore besides the weights. */
+export interface TrainState {
+  /** Epochs completed. */
+  epoch: number;
+  rngState: number;
+  bestValAccuracy: number;
+  bestEpoch: number;
+  history: EpochRecord[];
+}
+
+export interface BatchProgress {
+  epoch: number;
+  epochs: number;
+  batch: number;
+  batches: number;
+  loss: number;
+  accuracy: number;
+  imagesPerSecond: number;
+  /** Seconds left in the whole run, estimated from this epoch's pace. */
+  etaSeconds: number;
+}
+
+export interface TrainHooks {
+  onBatch?(p: BatchProgress): void;
+  /** Called after each epoch; `improved` when validation accuracy is the best so far. Persist here. */
+  onEpochEnd?(record: EpochRecord, state: TrainState, improved: boolean, optimizer: tf.Optimizer): Promise<void>;
+  /** Polled between batches; return true to stop early and cleanly (e.g. on SIGINT). */
+  shouldStop?(): boolean;
+}
+
+export interface TrainData {
+  data: ImageDataset;
+  train: number[];
+  val: number[];
+}
+
+export interface TrainResult {
+  state: TrainState;
+  stoppedEarly: boolean;
+  interrupted: boolean;
+}
+
+/** Learning rate at a (fractional) epoch. */
+export function learningRateAt(cfg: TrainConfig, epoch: number): number {
+  if (cfg.schedule === 'constant') return cfg.learningRate;
+  if (epoch < cfg.warmupEpochs) return cfg.learningRate * Math.max(0.05, epoch / cfg.warmupEpochs);
+  const t = (epoch - cfg.warmupEpochs) / Math.max(1e-9, cfg.epochs - cfg.warmupEpochs);
+  const floor = 0.01;
+  return cfg.learningRate * (floor + (1 - floor) * 0.5 * (1 + Math.cos(Math.PI * Math.min(1, t))));
+}
+
+/** Fill a float batch (0..1) from dataset images at `idx`. */
+export function gatherImages(ds: ImageDataset, idx: ArrayLike<number>, out?: Float32Array): Float32Array {
+  const per = ds.width * ds.height;
+  const dst = out ?? new Float32Array(idx.length * per);
+  for (let i = 0; i < idx.length; i++) toUnitFloat(ds.pixels.subarray(idx[i] * per, (idx[i] + 1) * per), dst, i * per);
+  return dst;
+}
+
+function targets(ds: ImageDataset, idx: ArrayLike<number>, smoothing: number): Float32Array {
+  const k = ds.classNames.length;
+  const y = new Float32Array(idx.length * k);
+  for (let i = 0; i < idx.length; i++) {
+    const j = idx[i];
+    if (ds.softLabels) y.set(ds.softLabels.subarray(j * k, (j + 1) * k), i * k);
+    else y[i * k + ds.labels[j]] = 1;
+  }
+  if (smoothing > 0) for (let i = 0; i < y.length; i++) y[i] = y[i] * (1 - smoothing) + smoothing / k;
+  return y;
+}
+
+/** Run `fn` with Math.random drawn from `rng`: tfjs' unseeded ops (dropout) become reproducible. */
+function withSeededRandom<T>(rng: Rng, fn: () => Promise<T>): Promise<T> {
+  const original = Math.random;
+  Math.random = () => rng.next();
+  return fn().finally(() => {
+    Math.random = original;
+  });
+}
+
+/** Mean cross-entropy and accuracy of the model on `idx` (no augmentation; the model's TTA). */
+export async function validate(m: EmotionModel, ds: ImageDataset, idx: number[]): Promise<{ loss: number; accuracy: number; predicted: Int32Array }> {
+  const k = ds.classNames.length;
+  const probs = await predictProbabilities(m, gatherImages(ds, idx), idx.length);
+  const predicted = argmaxRows(probs, k);
+  let loss = 0;
+  idx.forEach((j, i) => (loss -= Math.log(Math.max(1e-7, probs[i * k + ds.labels[j]]))));
+  const actual = idx.map((j) => ds.labels[j]);
+  return { loss: loss / Math.max(1, idx.length), accuracy: accuracy(actual, predicted), predicted };
+}
+
+/**
+ * Train `m.model` in place with Adam on categorical cross-entropy. Resumes from `resume` (state and
+ * optimizer weights of a checkpoint) when given. Returns the final state; persistence is up to the
+ * hooks.
+ */
+export async function trainModel(
+  m: EmotionModel,
+  d: TrainData,
+  cfg: TrainConfig,
+  hooks: TrainHooks = {},
+  resume?: { state: TrainState; optimizerWeights?: tf.NamedTensor[] },
+): Promise<TrainResult> {
+  const { data: ds } = d;
+  if (d.train.length === 0) throw new Error('no training images');
+  if (d.val.length === 0) throw new Error('no validation images');
+  const k = ds.classNames.length;
+  const state: TrainState = resume
+    ? structuredClone(resume.state)
+    : { epoch: 0, rngState: new Rng(cfg.seed).getState(), bestValAccuracy: -1, bestEpoch: 0, history: [] };
+  const rng = new Rng(0);
+  rng.setState(state.rngState);
+  const optimizer = tf.train.adam(learningRateAt(cfg, state.epoch));
+  if (resume?.optimizerWeights) await optimizer.setWeights(resume.optimizerWeights);
+
+  const counts = classCounts(ds, d.train);
+  const classWeight = counts.map((c) => (cfg.classWeights === 'balanced' && c > 0 ? d.train.length / (k * c) : 1));
+  const order = Int32Array.from(d.train);
+  const batches = Math.ceil(order.length / cfg.batchSize);
+  let stoppedEarly = false;
+  let interrupted = false;
+
+  await withSeededRandom(rng, async () => {
+    for (let epoch = state.epoch; epoch < cfg.epochs; epoch++) {
+      rng.shuffle(order);
+      const t0 = performance.now();
+      let lossSum = 0;
+      let correct = 0;
+      let seen = 0;
+      for (let b = 0; b < batches; b++) {
+        if (hooks.shouldStop?.()) {
+          interrupted = true;
+          return;
+        }
+        optimizer.learningRate = learningRateAt(cfg, epoch + b / batches);
+        const idx = order.subarray(b * cfg.batchSize, Math.min(order.length, (b + 1) * cfg.batchSize));
+        const n = idx.length;
+        const xRaw = tf.tensor4d(gatherImages(ds, idx), [n, ds.height, ds.width, 1]);
+        const x = augmentBatch(xRaw, cfg.augment, rng);
+        xRaw.dispose();
+        const y = tf.tensor2d(targets(ds, idx, cfg.labelSmoothing), [n, k]);
+        const w = tf.tensor1d(Array.from(idx, (j) => classWeight[ds.labels[j]]));
+        let hits: tf.Scalar | null = null;
+        const loss = optimizer.minimize(() => {
+          const probs = m.model.apply(x, { training: true }) as tf.Tensor2D;
+          hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(probs, 1), tf.argMax(y, 1)), 'float32')));
+          const ce = tf.neg(tf.sum(tf.mul(y, tf.log(tf.clipByValue(probs, 1e-7, 1))), 1));
+          return tf.div(tf.sum(tf.mul(ce, w)), tf.sum(w)) as tf.Scalar;
+        }, true);
+        const lossValue = (await loss!.data())[0];
+        const hitValue = (await hits!.data())[0];
+        tf.dispose([x, y, w, loss!, hits!]);
+        if (!Number.isFinite(lossValue)) throw new Error(`training diverged (loss ${lossValue}) at epoch ${epoch + 1}, batch ${b + 1}; try a lower --lr`);
+        lossSum += lossValue * n;
+        correct += hitValue;
+        seen += n;
+        const secs = (performance.now() - t0) / 1000;
+        const ips = seen / secs;
+        const remaining = (batches - b - 1) * cfg.batchSize + (cfg.epochs - epoch - 1) * order.length;
+        hooks.onBatch?.({
+          epoch: epoch + 1,
+          epochs: cfg.epochs,
+          batch: b + 1,
+          batches,
+          loss: lossSum / seen,
+          accuracy: correct / seen,
+          imagesPerSecond: ips,
+          etaSeconds: remaining / ips,
+        });
+      }
+      const trainSeconds = (performance.now() - t0) / 1000;
+      const v = await validate(m, ds, d.val);
+      const record: EpochRecord = {
+        epoch: epoch + 1,
+        trainLoss: lossSum / seen,
+        trainAccuracy: correct / seen,
+        valAccuracy: v.accuracy,
+        valLoss: v.loss,
+        learningRate: optimizer.learningRate,
+        seconds: (performance.now() - t0) / 1000,
+        imagesPerSecond: seen / trainSeconds,
+      };
+      const improved = v.accuracy > state.bestValAccuracy;
+      if (improved) {
+        state.bestValAccuracy = v.accuracy;
+        state.bestEpoch = epoch + 1;
+      }
+      state.epoch = epoch + 1;
+      state.rngState = rng.getState();
+      state.history.push(record);
+      await hooks.onEpochEnd?.(record, state, improved, optimizer);
+      if (cfg.patience > 0 && state.epoch - state.bestEpoch >= cfg.patience) {
+        stoppedEarly = true;
+        return;
+      }
+    }
+  });
+  optimizer.dispose();
+  return { state, stoppedEarly, interrupted };
+}

@@ -1,0 +1,155 @@
+/**
+ * Node entry point of @emodetect/train: a run folder with atomic per-epoch checkpoints, resume,
+ * and progress on the terminal (a bar on a TTY, JSON lines otherwise).
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { loadModelFolder, saveModelFolder, type EmotionModel } from '@emodetect/model/node';
+import { trainModel, type BatchProgress, type EpochRecord, type TrainConfig, type TrainData, type TrainResult, type TrainState } from './loop.ts';
+
+export * from './index.ts';
+
+/** Layout of a run folder. */
+export function runPaths(runDir: string) {
+  return {
+    /** The best model so far (by validation accuracy): a complete model folder. */
+    best: path.join(runDir, 'model'),
+    /** The last completed epoch: model folder + optimizer state + train state. */
+    last: path.join(runDir, 'last'),
+    log: path.join(runDir, 'log.jsonl'),
+  };
+}
+
+export interface Checkpoint {
+  model: EmotionModel;
+  state: TrainState;
+  config: TrainConfig;
+  optimizerWeights: tf.NamedTensor[];
+}
+
+/** Read the `last/` checkpoint of a run folder. */
+export async function readCheckpoint(runDir: string): Promise<Checkpoint> {
+  const dir = runPaths(runDir).last;
+  const model = await loadModelFolder(dir);
+  const read = async (f: string) => fs.readFile(path.join(dir, f)).catch(() => {
+    throw new Error(`${path.join(dir, f)}: missing (the checkpoint is incomplete)`);
+  });
+  const { state, config, optimizerSpecs } = JSON.parse((await read('train-state.json')).toString('utf8')) as {
+    state: TrainState;
+    config: TrainConfig;
+    optimizerSpecs: tf.io.WeightsManifestEntry[];
+  };
+  const bin = await read('optimizer.bin');
+  const map = tf.io.decodeWeights(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) as ArrayBuffer, optimizerSpecs);
+  return { model, state, config, optimizerWeights: optimizerSpecs.map((s) => ({ name: s.name, tensor: map[s.name] })) };
+}
+
+export interface RunOptions {
+  model: EmotionModel;
+  data: TrainData;
+  config: TrainConfig;
+  runDir: string;
+  resume?: Checkpoint;
+  /** Progress sink; default {@link consoleProgress}. */
+  progress?: ProgressSink;
+  /** Called with each improved model before it is saved (e.g. to fill metadata). */
+  beforeSave?(m: EmotionModel, state: TrainState): void;
+}
+
+export interface ProgressSink {
+  batch(p: BatchProgress): void;
+  epoch(r: EpochRecord, improved: boolean): void;
+  message(text: string): void;
+}
+
+/**
+ * Train with a run folder: after every epoch `last/` is replaced atomically (weights, optimizer,
+ * state), and `model/` whenever validation accuracy improves. SIGINT stops after the current
+ * batch and keeps the last completed epoch, so `--resume` continues from it.
+ */
+export async function runTraining(o: RunOptions): Promise<TrainResult> {
+  const p = runPaths(o.runDir);
+  await fs.mkdir(o.runDir, { recursive: true });
+  const sink = o.progress ?? consoleProgress();
+  let stop = false;
+  const onSigint = () => {
+    if (stop) process.exit(130);
+    stop = true;
+    sink.message('interrupted: stopping after this batch (Ctrl-C again to quit now); --resume continues from the last epoch');
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    return await trainModel(
+      o.model,
+      o.data,
+      o.config,
+      {
+        shouldStop: () => stop,
+        onBatch: (b) => sink.batch(b),
+        onEpochEnd: async (record, state, improved, optimizer) => {
+          const weights = await optimizer.getWeights();
+          const encoded = await tf.io.encodeWeights(weights);
+          const trainState = JSON.stringify({ state, config: o.config, optimizerSpecs: encoded.specs });
+          const optimizerBin = new Uint8Array(encoded.data as ArrayBuffer);
+          await saveModelFolder(o.model, p.last, { 'train-state.json': trainState, 'optimizer.bin': optimizerBin });
+          if (improved) {
+            o.beforeSave?.(o.model, state);
+            await saveModelFolder(o.model, p.best);
+          }
+          await fs.appendFile(p.log, JSON.stringify({ ...record, improved }) + '\n');
+          sink.epoch(record, improved);
+        },
+      },
+      o.resume ? { state: o.resume.state, optimizerWeights: o.resume.optimizerWeights } : undefined,
+    );
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+const fmtTime = (s: number) => {
+  if (!Number.isFinite(s)) return '--:--';
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = Math.floor(s % 60);
+  return h ? `${h}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}` : `${m}:${String(sec).padStart(2, '0')}`;
+};
+
+/**
+ * Progress on stderr: on a TTY a live bar with loss, accuracy, img/s and ETA, plus one line per
+ * epoch; otherwise JSON lines (one per epoch, one every `everyBatches` batches).
+ */
+export function consoleProgress(stream: NodeJS.WriteStream = process.stderr, everyBatches = 50): ProgressSink {
+  const tty = Boolean(stream.isTTY) && process.env.EMODETECT_PROGRESS !== 'json';
+  let lastDraw = 0;
+  return {
+    batch(b) {
+      if (!tty) {
+        if (b.batch % everyBatches === 0) stream.write(JSON.stringify({ type: 'batch', ...b }) + '\n');
+        return;
+      }
+      const now = performance.now();
+      if (now - lastDraw < 100 && b.batch !== b.batches) return;
+      lastDraw = now;
+      const width = 24;
+      const filled = Math.round((b.batch / b.batches) * width);
+      const bar = '█'.repeat(filled) + '░'.repeat(width - filled);
+      stream.write(
+        `\r\x1b[2Kepoch ${b.epoch}/${b.epochs} ${bar} ${b.batch}/${b.batches} loss ${b.loss.toFixed(3)} acc ${(100 * b.accuracy).toFixed(1)}% ${b.imagesPerSecond.toFixed(0)} img/s ETA ${fmtTime(b.etaSeconds)}`,
+      );
+    },
+    epoch(r, improved) {
+      if (!tty) {
+        stream.write(JSON.stringify({ type: 'epoch', ...r, improved }) + '\n');
+        return;
+      }
+      stream.write(
+        `\r\x1b[2Kepoch ${r.epoch}: loss ${r.trainLoss.toFixed(3)} acc ${(100 * r.trainAccuracy).toFixed(1)}% | val loss ${r.valLoss.toFixed(3)} acc ${(100 * r.valAccuracy).toFixed(1)}%${improved ? ' *' : ''} | lr ${r.learningRate.toExponential(1)} | ${r.imagesPerSecond.toFixed(0)} img/s, ${fmtTime(r.seconds)}\n`,
+      );
+    },
+    message(text) {
+      stream.write(tty ? `\r\x1b[2K${text}\n` : JSON.stringify({ type: 'message', text }) + '\n');
+    },
+  };
+}
