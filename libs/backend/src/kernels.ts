@@ -102,7 +102,8 @@ export function registerDeviceGradients(): void {
   const expanded = (x: tf.Tensor, dy: tf.Tensor, axis: number | number[]) => {
     const axes = tf.util.parseAxisParam(axis, x.shape);
     const kept = tf.backend_util.expandShapeToKeepDim(dy.shape, axes);
-    return { axes, b: tf.broadcastTo(tf.reshape(dy, kept), x.shape) };
+    // A broadcasting add onto a device-side fill: Tile (broadcastTo) is slow on wasm.
+    return { axes, b: tf.add(tf.fill(x.shape, 0, dy.dtype), tf.reshape(dy, kept)) };
   };
   const quiet = <T>(f: () => T): T => {
     // registerGradient warns when it overrides tfjs' own gradient; that override is the point.
@@ -115,6 +116,7 @@ export function registerDeviceGradients(): void {
     }
   };
   quiet(() => {
+    tf.registerGradient(fusedBatchNormGradient);
     tf.registerGradient({
       kernelName: tf.Sum,
       inputsToSave: ['x'],
@@ -141,3 +143,36 @@ export function registerDeviceGradients(): void {
     });
   });
 }
+
+/** Sum `t` down to `shape` over the axes that broadcasting expanded (the inverse of a broadcast). */
+function reduceTo(t: tf.Tensor, shape: number[]): tf.Tensor {
+  const axes = tf.backend_util.getReductionAxes(shape, t.shape);
+  const summed = axes.length ? tf.sum(t, axes) : t;
+  return tf.reshape(summed, shape);
+}
+
+/**
+ * Batch-norm gradient with broadcasting instead of tfjs-core's, which tiles the per-channel
+ * statistics to the full activation shape (the largest cost of a training step on wasm).
+ *   r = rsqrt(var + eps);  dx = dy·r·scale;  dmean = -Σ dy·r·scale;
+ *   dvar = Σ dy·(x-mean)·scale·(-r³/2);  dscale = Σ dy·(x-mean)·r;  doffset = Σ dy
+ */
+const fusedBatchNormGradient: tf.GradConfig = {
+  kernelName: tf.FusedBatchNorm,
+  inputsToSave: ['x', 'mean', 'variance', 'scale'],
+  gradFunc: (dyIn, saved, attrs) => {
+    const dy = dyIn as tf.Tensor;
+    const { varianceEpsilon } = attrs as unknown as { varianceEpsilon: number };
+    const [x, mean, variance, scale] = saved;
+    const r = tf.rsqrt(tf.add(variance, varianceEpsilon));
+    const rs = scale ? tf.mul(r, scale) : r;
+    const centered = () => tf.sub(x, mean);
+    return {
+      x: () => tf.mul(dy, rs),
+      mean: () => reduceTo(tf.neg(tf.mul(dy, rs)), mean.shape),
+      variance: () => reduceTo(tf.mul(tf.mul(dy, centered()), tf.mul(tf.mul(rs, tf.pow(r, 2)), -0.5)), variance.shape),
+      scale: () => reduceTo(tf.mul(tf.mul(dy, centered()), r), scale.shape),
+      offset: () => reduceTo(dy, mean.shape),
+    };
+  },
+};

@@ -202,7 +202,7 @@ export async function readImageFolder(root: string, opts: ReadImageFolderOptions
   const splitDirs = isClassLayout ? [{ name: 'all', dir: root }] : top.map((d) => ({ name: d.name, dir: path.join(root, d.name) })).sort((a, b) => a.name.localeCompare(b.name));
   const files: { file: string; label: number; split: number }[] = [];
   for (const [si, s] of splitDirs.entries()) {
-    const classDirs = (await fs.readdir(s.dir, { withFileTypes: true })).filter((d) => !d.name.startsWith('.'));
+    const classDirs = (await fs.readdir(s.dir, { withFileTypes: true })).filter((d) => !d.name.startsWith('.')).sort((a, b) => a.name.localeCompare(b.name));
     for (const d of classDirs) {
       const full = path.join(s.dir, d.name);
       if (!d.isDirectory()) continue;

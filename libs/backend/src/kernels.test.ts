@@ -1,0 +1,89 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { initNodeBackend } from './node.ts';
+
+type Case = { x: [number, number, number, number]; f: [number, number, number, number]; stride: number; pad: 'same' | 'valid' };
+
+// Strides 1 and 2, same/valid, odd sizes, batch 1, channels 1 and 3, 1x1 to 5x5 filters.
+const CASES: Case[] = [
+  { x: [2, 7, 9, 3], f: [3, 3, 3, 4], stride: 1, pad: 'same' },
+  { x: [1, 8, 8, 1], f: [3, 3, 1, 5], stride: 2, pad: 'same' },
+  { x: [3, 9, 7, 2], f: [3, 3, 2, 3], stride: 2, pad: 'valid' },
+  { x: [2, 6, 6, 3], f: [5, 5, 3, 2], stride: 1, pad: 'valid' },
+  { x: [1, 5, 5, 3], f: [3, 3, 3, 2], stride: 1, pad: 'same' },
+  { x: [1, 7, 7, 1], f: [2, 2, 1, 2], stride: 1, pad: 'same' },
+  { x: [2, 8, 8, 3], f: [2, 2, 3, 2], stride: 2, pad: 'same' },
+  { x: [1, 11, 13, 1], f: [1, 1, 1, 4], stride: 1, pad: 'valid' },
+  { x: [2, 12, 12, 16], f: [3, 3, 16, 8], stride: 1, pad: 'same' },
+];
+const TOLERANCE = 1e-4;
+
+/** Gradients of sum(conv2d(x, w) * dy) w.r.t. x and w on the active backend, as plain arrays. */
+function convGrads(c: Case, data?: number[][]): number[][] {
+  return tf.tidy(() => {
+    const x = data ? tf.tensor4d(data[0], c.x) : tf.randomNormal(c.x, 0, 1, 'float32', 1);
+    const w = data ? tf.tensor4d(data[1], c.f) : tf.randomNormal(c.f, 0, 1, 'float32', 2);
+    const outShape = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.stride, c.pad).shape;
+    const dy = data ? tf.tensor(data[2], outShape) : tf.randomNormal(outShape, 0, 1, 'float32', 3);
+    const [gx, gw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad), dy)))([x, w]);
+    return [x, w, dy, gx, gw].map((t) => Array.from(t.dataSync()));
+  });
+}
+
+function maxAbsDiff(a: number[], b: number[]): number {
+  expect(a.length).toBe(b.length);
+  return a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+}
+
+describe('wasm training kernels against the cpu backend', () => {
+  const wasmResults: number[][][] = [];
+  beforeAll(async () => {
+    const info = await initNodeBackend({ backend: 'wasm' });
+    expect(info.name).toBe('wasm');
+    expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
+    for (const c of CASES) wasmResults.push(convGrads(c));
+    await tf.setBackend('cpu');
+  });
+
+  it.each(CASES.map((c, i) => [JSON.stringify(c), i] as const))('conv2d gradients %s', (_name, i) => {
+    const w = wasmResults[i];
+    const cpu = convGrads(CASES[i], w.slice(0, 3));
+    expect(maxAbsDiff(w[3], cpu[3])).toBeLessThan(TOLERANCE); // dx (Conv2DBackpropInput)
+    expect(maxAbsDiff(w[4], cpu[4])).toBeLessThan(TOLERANCE); // dW (Conv2DBackpropFilter)
+  });
+});
+
+describe('device-side gradients match tfjs-core semantics', () => {
+  it('batch-norm, mean and sum gradients equal finite differences', async () => {
+    await initNodeBackend({ backend: 'cpu' });
+    const x = tf.randomNormal([3, 4, 5, 2], 0, 1, 'float32', 7);
+    const scale = tf.tensor1d([1.5, -0.5]);
+    const offset = tf.tensor1d([0.1, 0.2]);
+    const f = (t: tf.Tensor, s: tf.Tensor, o: tf.Tensor) => {
+      const { mean, variance } = tf.moments(t, [0, 1, 2]);
+      const y = tf.batchNorm(t, mean, variance, o, s, 1e-3);
+      return tf.sum(tf.mul(tf.square(y), tf.range(0, y.size).reshape(y.shape).div(y.size)));
+    };
+    const [gx, gs, go] = tf.grads(f)([x, scale, offset]);
+    // Central finite differences in float64 on a few coordinates of each input.
+    const xv = Array.from(x.dataSync());
+    const eps = 1e-2;
+    const probe = (vals: number[], shape: number[], k: number, which: 0 | 1 | 2) => {
+      const plus = [...vals];
+      const minus = [...vals];
+      plus[k] += eps;
+      minus[k] -= eps;
+      const ev = (v: number[]) => {
+        const args = [x, scale, offset];
+        args[which] = tf.tensor(v, shape);
+        return f(args[0], args[1], args[2]).dataSync()[0];
+      };
+      return (ev(plus) - ev(minus)) / (2 * eps);
+    };
+    for (const k of [0, 17, 59, 119]) expect(gx.dataSync()[k]).toBeCloseTo(probe(xv, x.shape, k, 0), 1);
+    for (const k of [0, 1]) {
+      expect(gs.dataSync()[k]).toBeCloseTo(probe(Array.from(scale.dataSync()), [2], k, 1), 1);
+      expect(go.dataSync()[k]).toBeCloseTo(probe(Array.from(offset.dataSync()), [2], k, 2), 1);
+    }
+  });
+});

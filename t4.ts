@@ -1,0 +1,17 @@
+import * as tf from '@tensorflow/tfjs';
+import { initNodeBackend } from '@emodetect/backend/node';
+import { createModel } from '@emodetect/model';
+await initNodeBackend({ backend: 'wasm' });
+const arch = process.argv[2] ?? 'small';
+const m = createModel({ arch });
+const opt = tf.train.adam(1e-3);
+const B = 64;
+const x = tf.randomUniform([B, 48, 48, 1]); const y = tf.oneHot(tf.randomUniform([B], 0, 7, 'int32'), 7);
+const step = () => { const l = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, m.model.apply(x, { training: true }) as tf.Tensor), true); l!.dataSync(); l!.dispose(); };
+step(); step();
+const t0 = performance.now(); for (let i = 0; i < 3; i++) step(); const dt = (performance.now() - t0) / 3;
+console.log(arch, 'ms/step', dt.toFixed(0), 'img/s', (B / dt * 1000).toFixed(1));
+const prof = await tf.profile(() => step());
+const agg = new Map<string, number>();
+for (const k of prof.kernels) agg.set(k.name, (agg.get(k.name) ?? 0) + (k.kernelTimeMs as number));
+console.log([...agg.entries()].sort((a, b) => b[1] - a[1]).slice(0, 14).map(([k, v]) => `${k} ${v.toFixed(0)}`).join('\n'));
