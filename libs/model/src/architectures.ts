@@ -27,6 +27,8 @@ function vggStyle(name: string, blocks: Block[], head: { hidden?: number; dropou
     name,
     description,
     build({ height, width, channels, numClasses, seed = 1 }) {
+      // Dropout layers get no seed: tfjs would then reuse one mask for every batch. Their masks
+      // come from Math.random, which the trainer seeds.
       let s = seed;
       const init = () => tf.initializers.heNormal({ seed: s++ });
       const input = tf.input({ shape: [height, width, channels], name: 'image' });
@@ -36,18 +38,18 @@ function vggStyle(name: string, blocks: Block[], head: { hidden?: number; dropou
           x = tf.layers
             .conv2d({ filters: b.filters, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: init(), name: `b${bi + 1}_conv${c + 1}` })
             .apply(x) as tf.SymbolicTensor;
-          x = tf.layers.batchNormalization({ name: `b${bi + 1}_bn${c + 1}` }).apply(x) as tf.SymbolicTensor;
+          x = tf.layers.batchNormalization({ momentum: 0.9, name: `b${bi + 1}_bn${c + 1}` }).apply(x) as tf.SymbolicTensor;
           x = tf.layers.reLU({ name: `b${bi + 1}_relu${c + 1}` }).apply(x) as tf.SymbolicTensor;
         }
         x = tf.layers.maxPooling2d({ poolSize: 2, name: `b${bi + 1}_pool` }).apply(x) as tf.SymbolicTensor;
-        if (b.dropout) x = tf.layers.dropout({ rate: b.dropout, seed: s++, name: `b${bi + 1}_drop` }).apply(x) as tf.SymbolicTensor;
+        if (b.dropout) x = tf.layers.dropout({ rate: b.dropout, name: `b${bi + 1}_drop` }).apply(x) as tf.SymbolicTensor;
       });
       x = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(x) as tf.SymbolicTensor;
       if (head.hidden) {
         x = tf.layers.dense({ units: head.hidden, kernelInitializer: init(), name: 'fc' }).apply(x) as tf.SymbolicTensor;
         x = tf.layers.reLU({ name: 'fc_relu' }).apply(x) as tf.SymbolicTensor;
       }
-      if (head.dropout) x = tf.layers.dropout({ rate: head.dropout, seed: s++, name: 'head_drop' }).apply(x) as tf.SymbolicTensor;
+      if (head.dropout) x = tf.layers.dropout({ rate: head.dropout, name: 'head_drop' }).apply(x) as tf.SymbolicTensor;
       const logits = tf.layers.dense({ units: numClasses, kernelInitializer: tf.initializers.glorotUniform({ seed: s++ }), name: 'logits' }).apply(x) as tf.SymbolicTensor;
       const probs = tf.layers.softmax({ name: 'probs' }).apply(logits) as tf.SymbolicTensor;
       return tf.model({ inputs: input, outputs: probs, name });

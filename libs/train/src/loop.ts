@@ -171,6 +171,8 @@ export async function trainModel(
 
   await withSeededRandom(rng, async () => {
     for (let epoch = state.epoch; epoch < cfg.epochs; epoch++) {
+      // Each epoch's order depends only on the rng state, so a resumed run sees the same batches.
+      order.set(d.train);
       rng.shuffle(order);
       const t0 = performance.now();
       let lossSum = 0;
@@ -238,6 +240,8 @@ export async function trainModel(
       state.rngState = rng.getState();
       state.history.push(record);
       await hooks.onEpochEnd?.(record, state, improved, optimizer);
+      // Whatever the hook drew from Math.random, continue exactly as a resumed run would.
+      rng.setState(state.rngState);
       if (cfg.patience > 0 && state.epoch - state.bestEpoch >= cfg.patience) {
         stoppedEarly = true;
         return;

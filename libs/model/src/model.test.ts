@@ -1,0 +1,91 @@
+import { mkdtemp, readFile, rm, writeFile, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { initNodeBackend } from '@emodetect/backend/node';
+import {
+  ARCHITECTURE_NAMES,
+  EMOTIONS,
+  ModelLoadError,
+  argmaxRows,
+  createModel,
+  getArchitecture,
+  loadModelFolder,
+  predictProbabilities,
+  saveModelFolder,
+} from './node.ts';
+
+let dir: string;
+beforeAll(async () => {
+  await initNodeBackend({ backend: 'wasm' });
+  dir = await mkdtemp(path.join(tmpdir(), 'emodetect-model-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('architecture registry', () => {
+  it.each(ARCHITECTURE_NAMES.map((n) => [n]))('%s builds a 48x48x1 → 7-way softmax model', (name) => {
+    const m = createModel({ arch: name });
+    expect(m.model.inputs[0].shape).toEqual([null, 48, 48, 1]);
+    expect(m.model.outputs[0].shape).toEqual([null, 7]);
+    expect(m.metadata.parameters).toBe(m.model.countParams());
+    expect(m.metadata.labels).toEqual([...EMOTIONS]);
+    const p = m.model.predict(tf.zeros([2, 48, 48, 1])) as tf.Tensor;
+    const sums = tf.sum(p, 1).dataSync();
+    sums.forEach((s) => expect(s).toBeCloseTo(1, 4));
+  });
+
+  it('sizes grow from micro to large, and unknown names list the choices', () => {
+    const params = ARCHITECTURE_NAMES.map((n) => createModel({ arch: n }).metadata.parameters);
+    expect([...params].sort((a, b) => a - b)).toEqual(params);
+    expect(params[params.length - 1]).toBeLessThan(10_000_000);
+    expect(() => getArchitecture('resnet9000')).toThrow(/unknown architecture "resnet9000" \(choose one of: micro, small/);
+  });
+
+  it('a seed makes the initial weights reproducible', () => {
+    const a = createModel({ arch: 'micro', seed: 3 }).model.getWeights()[0].dataSync();
+    const b = createModel({ arch: 'micro', seed: 3 }).model.getWeights()[0].dataSync();
+    expect(Array.from(a)).toEqual(Array.from(b));
+  });
+});
+
+describe('model folders', () => {
+  it('round-trip weights, metadata and predictions; flip TTA averages both views', async () => {
+    const m = createModel({ arch: 'micro', seed: 1, tta: 'flip' });
+    const target = path.join(dir, 'm1');
+    await saveModelFolder(m, target);
+    expect((await readdir(target)).sort()).toEqual(['metadata.json', 'model.json', 'weights.bin']);
+    const back = await loadModelFolder(target);
+    expect(back.metadata).toEqual(m.metadata);
+    const faces = Float32Array.from({ length: 3 * 2304 }, (_, i) => ((i * 7919) % 255) / 255);
+    const p1 = await predictProbabilities(m, faces, 3, 2);
+    const p2 = await predictProbabilities(back, faces, 3);
+    p1.forEach((v, i) => expect(p2[i]).toBeCloseTo(v, 5));
+    expect(argmaxRows(p1, 7)).toHaveLength(3);
+  });
+
+  it('saving over an existing folder replaces it atomically', async () => {
+    const target = path.join(dir, 'm2');
+    await saveModelFolder(createModel({ arch: 'micro', seed: 1 }), target, { 'old.txt': 'x' });
+    await saveModelFolder(createModel({ arch: 'micro', seed: 2 }), target);
+    expect((await readdir(target)).sort()).toEqual(['metadata.json', 'model.json', 'weights.bin']);
+    expect((await readdir(dir)).filter((f) => f.includes('.tmp-') || f.includes('.old-'))).toEqual([]);
+  });
+
+  it('bad folders give one-line errors naming the file', async () => {
+    await expect(loadModelFolder(path.join(dir, 'none'))).rejects.toThrow(/none: model folder not found/);
+    const target = path.join(dir, 'm3');
+    await saveModelFolder(createModel({ arch: 'micro' }), target);
+    const weights = await readFile(path.join(target, 'weights.bin'));
+    await writeFile(path.join(target, 'weights.bin'), weights.subarray(0, 100));
+    await expect(loadModelFolder(target)).rejects.toThrow(/weights are 100 bytes but model.json describes \d+/);
+    await writeFile(path.join(target, 'metadata.json'), '{"format":"emodetect-model/1"');
+    await expect(loadModelFolder(target)).rejects.toThrow(/metadata.json: not valid JSON/);
+    await writeFile(path.join(target, 'metadata.json'), '{"format":"other"}');
+    const err = await loadModelFolder(target).catch((e) => e);
+    expect(err).toBeInstanceOf(ModelLoadError);
+    expect(err.message).toMatch(/metadata.json: unknown format "other"/);
+  });
+});

@@ -1,0 +1,128 @@
+import { mkdtemp, rm, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initNodeBackend } from '@emodetect/backend/node';
+import { NO_AUGMENT, DEFAULT_AUGMENT } from '@emodetect/augment';
+import { createModel } from '@emodetect/model';
+import type { ImageDataset } from '@emodetect/preprocess';
+import {
+  DEFAULT_TRAIN_CONFIG,
+  evaluate,
+  learningRateAt,
+  readCheckpoint,
+  resolveSplits,
+  runPaths,
+  runTraining,
+  stratifiedSample,
+  stratifiedSplit,
+  type ProgressSink,
+  type TrainConfig,
+} from './node.ts';
+
+let dir: string;
+beforeAll(async () => {
+  await initNodeBackend({ backend: 'wasm' });
+  dir = await mkdtemp(path.join(tmpdir(), 'emodetect-train-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A learnable toy set: class 0 = horizontal stripes, 1 = vertical stripes, 2 = dark noise. */
+function stripes(n: number, seed = 1): ImageDataset {
+  let s = seed;
+  const rnd = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const pixels = new Uint8Array(n * 2304);
+  const labels = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = i % 3;
+    labels[i] = c;
+    const phase = Math.floor(rnd() * 6);
+    for (let y = 0; y < 48; y++) {
+      for (let x = 0; x < 48; x++) {
+        const on = c === 0 ? (y + phase) % 6 < 3 : c === 1 ? (x + phase) % 6 < 3 : false;
+        pixels[i * 2304 + y * 48 + x] = Math.min(255, (on ? 200 : 40) + Math.floor(rnd() * 40));
+      }
+    }
+  }
+  return {
+    width: 48, height: 48, count: n, pixels, labels,
+    classNames: ['h', 'v', 'dark'], splits: new Uint8Array(n), splitNames: ['all'],
+    origins: Array.from({ length: n }, (_, i) => `toy:${i}`), rowIds: Int32Array.from({ length: n }, (_, i) => i),
+  };
+}
+
+const silent: ProgressSink = { batch: () => undefined, epoch: () => undefined, message: () => undefined };
+const cfg = (over: Partial<TrainConfig> = {}): TrainConfig => ({
+  ...DEFAULT_TRAIN_CONFIG, epochs: 2, batchSize: 16, learningRate: 3e-3, patience: 0, augment: NO_AUGMENT, seed: 7, ...over,
+});
+
+describe('splits', () => {
+  it('stratified 80/20 keeps class proportions and is seeded', () => {
+    const labels = Array.from({ length: 100 }, (_, i) => (i < 70 ? 0 : 1));
+    const all = labels.map((_, i) => i);
+    const [a, b] = stratifiedSplit(labels, all, 0.2, 1);
+    expect(b.filter((i) => labels[i] === 0)).toHaveLength(14);
+    expect(b.filter((i) => labels[i] === 1)).toHaveLength(6);
+    expect(a.length + b.length).toBe(100);
+    expect(stratifiedSplit(labels, all, 0.2, 1)).toEqual([a, b]);
+    expect(stratifiedSplit(labels, all, 0.2, 2)[1]).not.toEqual(b);
+    expect(stratifiedSample(labels, all, 10, 1)).toHaveLength(10);
+  });
+
+  it('uses FER2013 Training/PublicTest, else 80/20 of the training split', () => {
+    const toy = stripes(30);
+    expect(resolveSplits(toy, 1).val).toHaveLength(6);
+    const fer = { ...toy, splitNames: ['Training', 'PublicTest', 'PrivateTest'], splits: Uint8Array.from({ length: 30 }, (_, i) => i % 3) };
+    const s = resolveSplits(fer, 1);
+    expect(s.train).toHaveLength(10);
+    expect(s.val.every((i) => i % 3 === 1)).toBe(true);
+  });
+
+  it('cosine schedule warms up, peaks and decays', () => {
+    const c = cfg({ epochs: 10, warmupEpochs: 1, learningRate: 1 });
+    expect(learningRateAt(c, 0.5)).toBeCloseTo(0.5);
+    expect(learningRateAt(c, 1)).toBeCloseTo(1);
+    expect(learningRateAt(c, 10)).toBeCloseTo(0.01);
+    expect(learningRateAt({ ...c, schedule: 'constant' }, 7)).toBe(1);
+  });
+});
+
+describe('training', () => {
+  it('learns a separable toy problem and writes the run folder', async () => {
+    const ds = stripes(240);
+    const { train, val } = resolveSplits(ds, 1);
+    const m = createModel({ arch: 'micro', labels: ds.classNames, seed: 1 });
+    const runDir = path.join(dir, 'toy');
+    const result = await runTraining({ model: m, data: { data: ds, train, val }, config: cfg({ epochs: 3, augment: DEFAULT_AUGMENT }), runDir, progress: silent });
+    expect(result.state.epoch).toBe(3);
+    const report = await evaluate(m, ds, val);
+    expect(report.accuracy).toBeGreaterThan(0.9);
+    const log = (await readFile(runPaths(runDir).log, 'utf8')).trim().split('\n');
+    expect(log).toHaveLength(3);
+  });
+
+  it('resuming from a checkpoint gives the same weights as an uninterrupted run', async () => {
+    const ds = stripes(96, 3);
+    const { train, val } = resolveSplits(ds, 1);
+    const fresh = () => createModel({ arch: 'micro', labels: ds.classNames, seed: 5 });
+    const c = cfg({ epochs: 2, augment: DEFAULT_AUGMENT });
+
+    const whole = fresh();
+    await runTraining({ model: whole, data: { data: ds, train, val }, config: c, runDir: path.join(dir, 'whole'), progress: silent });
+
+    // The same run, interrupted (as by Ctrl-C) once the first epoch is saved, then resumed.
+    const part = fresh();
+    const interrupt: ProgressSink = { ...silent, epoch: () => void process.emit('SIGINT') };
+    const first = await runTraining({ model: part, data: { data: ds, train, val }, config: c, runDir: path.join(dir, 'part'), progress: interrupt });
+    expect(first.interrupted).toBe(true);
+    const ckpt = await readCheckpoint(path.join(dir, 'part'));
+    expect(ckpt.state.epoch).toBe(1);
+    await runTraining({ model: ckpt.model, data: { data: ds, train, val }, config: c, runDir: path.join(dir, 'part'), resume: ckpt, progress: silent });
+
+    const a = whole.model.getWeights().map((t) => Array.from(t.dataSync()));
+    const b = ckpt.model.model.getWeights().map((t) => Array.from(t.dataSync()));
+    a.forEach((w, i) => w.forEach((v, j) => expect(b[i][j]).toBeCloseTo(v, 4)));
+  });
+});

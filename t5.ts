@@ -1,0 +1,12 @@
+import * as tf from '@tensorflow/tfjs';
+import { initNodeBackend } from '@emodetect/backend/node';
+import { createModel } from '@emodetect/model';
+await initNodeBackend({ backend: 'wasm' });
+const m = createModel({ arch: 'micro' });
+const bn = m.model.getLayer('b1_bn1');
+console.log(bn.getWeights().map(w => w.name + ' ' + Array.from(w.dataSync().slice(0, 3))));
+const opt = tf.train.adam(1e-2);
+const x = tf.randomUniform([8, 48, 48, 1], 0.5, 1);
+const y = tf.oneHot(tf.tensor1d([0,1,2,3,4,5,6,0], 'int32'), 7);
+for (let i = 0; i < 3; i++) opt.minimize(() => tf.losses.softmaxCrossEntropy(y, m.model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar);
+console.log(bn.getWeights().map(w => w.name + ' ' + Array.from(w.dataSync().slice(0, 3))));
