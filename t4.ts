@@ -15,3 +15,5 @@ const prof = await tf.profile(() => step());
 const agg = new Map<string, number>();
 for (const k of prof.kernels) agg.set(k.name, (agg.get(k.name) ?? 0) + (k.kernelTimeMs as number));
 console.log([...agg.entries()].sort((a, b) => b[1] - a[1]).slice(0, 14).map(([k, v]) => `${k} ${v.toFixed(0)}`).join('\n'));
+const mm = prof.kernels.filter(k => k.name === 'BatchMatMul' || k.name === 'Sum');
+console.log(mm.map(k => `${k.name} ${JSON.stringify(k.inputShapes)} ${(k.kernelTimeMs as number).toFixed(1)}`).join('\n'));

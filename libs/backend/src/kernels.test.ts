@@ -53,6 +53,24 @@ describe('wasm training kernels against the cpu backend', () => {
   });
 });
 
+describe('wasm leading-axes reductions', () => {
+  it('sum and mean over all axes but the last equal the cpu result; other axes use the stock kernel', async () => {
+    await initNodeBackend({ backend: 'wasm' });
+    const data = Array.from({ length: 2 * 5 * 3 * 4 }, (_, i) => Math.sin(i) * 3);
+    const run = () => {
+      const x = tf.tensor4d(data, [2, 5, 3, 4]);
+      return [tf.sum(x, [0, 1, 2]), tf.mean(x, [0, 1, 2], true), tf.sum(x, [1, 2]), tf.mean(x, -1)].map((t) => [t.shape, Array.from(t.dataSync())] as const);
+    };
+    const wasm = run();
+    await tf.setBackend('cpu');
+    const cpu = run();
+    wasm.forEach(([shape, v], i) => {
+      expect(shape).toEqual(cpu[i][0]);
+      expect(maxAbsDiff(v, [...cpu[i][1]])).toBeLessThan(TOLERANCE);
+    });
+  });
+});
+
 describe('device-side gradients match tfjs-core semantics', () => {
   it('batch-norm, mean and sum gradients equal finite differences', async () => {
     await initNodeBackend({ backend: 'cpu' });

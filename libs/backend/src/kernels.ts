@@ -68,6 +68,9 @@ export function registerWasmTrainingKernels(): void {
     },
   });
 
+  registerLeadingAxesReduction(tf.Sum);
+  registerLeadingAxesReduction(tf.Mean);
+
   const stock = tf.getKernel(tf.Conv2DBackpropInput, 'wasm');
   if (stock) {
     const stockFunc = stock.kernelFunc;
@@ -88,6 +91,37 @@ export function registerWasmTrainingKernels(): void {
       },
     });
   }
+}
+
+/**
+ * Replace a wasm reduction kernel so that reducing all axes but the last (batch-norm moments and
+ * their gradients on NHWC tensors) is one [1, n] x [n, c] matrix product with XNNPACK instead of a
+ * full transpose followed by a reduction. Other reductions keep the stock kernel.
+ */
+function registerLeadingAxesReduction(kernelName: typeof tf.Sum | typeof tf.Mean): void {
+  const stock = tf.getKernel(kernelName, 'wasm');
+  if (!stock) return;
+  const stockFunc = stock.kernelFunc;
+  tf.unregisterKernel(kernelName, 'wasm');
+  tf.registerKernel({
+    ...stock,
+    kernelFunc: (args) => {
+      const { x } = args.inputs as { x: tf.TensorInfo };
+      const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
+      const rank = x.shape.length;
+      const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
+      const leading = rank >= 2 && axes.length === rank - 1 && axes.every((a, i) => a === i);
+      if (!leading || x.dtype !== 'float32') return stockFunc(args);
+      const c = x.shape[rank - 1];
+      const n = tf.util.sizeFromShape(x.shape) / c;
+      const outShape = keepDims ? [...x.shape.slice(0, -1).map(() => 1), c] : [c];
+      return runComposite(args.backend as WasmLike, [x], (xt) => {
+        const weight = kernelName === tf.Mean ? 1 / n : 1;
+        const r = tf.matMul(tf.fill([1, n], weight), tf.reshape(xt, [n, c]));
+        return tf.reshape(r, outShape);
+      });
+    },
+  });
 }
 
 let gradientsRegistered = false;

@@ -1,0 +1,14 @@
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+setWasmPaths(process.cwd() + '/node_modules/@tensorflow/tfjs-backend-wasm/dist/');
+await tf.setBackend('wasm');
+const x = tf.randomNormal([64, 48, 48, 32]);
+const n = 64 * 48 * 48, c = 32;
+const time = (name: string, f: () => tf.Tensor) => { f().dispose(); const t0 = performance.now(); for (let i = 0; i < 5; i++) { const r = f(); r.dataSync(); r.dispose(); } console.log(name, ((performance.now() - t0) / 5).toFixed(1), 'ms'); };
+time('stock sum', () => tf.sum(x, [0, 1, 2]));
+time('matmul ones·X', () => tf.tidy(() => tf.matMul(tf.fill([1, n], 1), tf.reshape(x, [n, c]))));
+time('matmul X^T·ones', () => tf.tidy(() => tf.matMul(tf.reshape(x, [n, c]), tf.fill([n, 1], 1), true, false)));
+time('halving', () => tf.tidy(() => { let t = tf.reshape(x, [n, c]); let m = n; while (m > 1 && m % 2 === 0) { m /= 2; t = tf.add(tf.slice(t, [0, 0], [m, c]), tf.slice(t, [m, 0], [m, c])); } return tf.sum(t, 0); }));
+time('reshape [n/64,64*c] sum0 then', () => tf.tidy(() => tf.sum(tf.reshape(tf.sum(tf.reshape(x, [n / 256, 256 * c]), 0), [256, c]), 0)));
+time('matmul blocks', () => tf.tidy(() => { const k = 256; const r = tf.matMul(tf.fill([1, n / k], 1), tf.reshape(x, [n / k, k * c])); return tf.sum(tf.reshape(r, [k, c]), 0); }));
