@@ -16,7 +16,9 @@ export function fer2013Dir(): string {
 export function requireFer2013(file = 'fer2013.csv.gz'): string {
   const p = path.join(fer2013Dir(), file);
   if (!existsSync(p)) {
-    throw new Error(`FER2013 data not found at ${p}: set FER2013_DIR to the folder holding ${file} (tests that need real data fail rather than skip)`);
+    throw new Error(
+      `FER2013 data not found at ${p}: set FER2013_DIR to the folder holding ${file} (tests that need real data fail rather than skip)`,
+    );
   }
   return p;
 }

@@ -1,12 +1,10 @@
 /** Small, strict option parsing on top of node:util parseArgs, with one-line errors. */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from './errors.ts';
 
-export type Options = NonNullable<ParseArgsConfig['options']>;
-
-export function parse(command: string, argv: string[], options: Options, allowPositionals = false) {
+/** Run a node:util parseArgs call, turning its errors into one-line usage errors. */
+export function parse<R>(command: string, run: () => R): R {
   try {
-    return parseArgs({ args: argv, options: { help: { type: 'boolean', short: 'h' }, ...options }, allowPositionals, strict: true });
+    return run();
   } catch (e) {
     throw new UsageError(`${command}: ${(e as Error).message.split('\n')[0]} (see emodetect ${command} --help)`);
   }
@@ -22,12 +20,20 @@ export function intOption(command: string, name: string, value: string | undefin
 export function numberOption(command: string, name: string, value: string | undefined, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`${command}: --${name} must be a number in ${min}..${max} (got "${value}")`);
+  if (!Number.isFinite(n) || n < min || n > max)
+    throw new UsageError(`${command}: --${name} must be a number in ${min}..${max} (got "${value}")`);
   return n;
 }
 
-export function choiceOption<T extends string>(command: string, name: string, value: string | undefined, choices: readonly T[], fallback: T): T {
+export function choiceOption<T extends string>(
+  command: string,
+  name: string,
+  value: string | undefined,
+  choices: readonly T[],
+  fallback: T,
+): T {
   if (value === undefined) return fallback;
-  if (!(choices as readonly string[]).includes(value)) throw new UsageError(`${command}: --${name} must be one of ${choices.join(', ')} (got "${value}")`);
+  if (!(choices as readonly string[]).includes(value))
+    throw new UsageError(`${command}: --${name} must be one of ${choices.join(', ')} (got "${value}")`);
   return value as T;
 }

@@ -37,6 +37,8 @@ export async function loadDataset(file: string, opts: LoadOptions, log: Log): Pr
     ds = applyFerPlus(ds, fp, opts.ferPlusMode ?? 'majority');
     log.info(`FER+ ${opts.ferPlusMode ?? 'majority'} labels from ${opts.ferPlus}: ${ds.count} of ${before} images have votes`);
   }
-  log.info(`read ${ds.count} images (${ds.splitNames.join(', ')}) from ${file} in ${((performance.now() - t0) / 1000).toFixed(1)} s${bad ? `, skipped ${bad} bad` : ''}`);
+  log.info(
+    `read ${ds.count} images (${ds.splitNames.join(', ')}) from ${file} in ${((performance.now() - t0) / 1000).toFixed(1)} s${bad ? `, skipped ${bad} bad` : ''}`,
+  );
   return ds;
 }

@@ -5,6 +5,7 @@ import { describeBackend, initNodeBackend, BACKEND_NAMES, type BackendName } fro
 import { confusionMatrixSvg, reportMarkdown } from '@emodetect/metrics';
 import { loadModelFolder, ModelLoadError, type EmotionModel } from '@emodetect/model/node';
 import { evaluate, indicesForSplit, stratifiedSample } from '@emodetect/train/node';
+import { parseArgs } from 'node:util';
 import { choiceOption, intOption, parse } from './args.ts';
 import { UsageError } from './errors.ts';
 import { loadDataset } from './data.ts';
@@ -40,16 +41,24 @@ export async function loadModelArg(dir: string): Promise<EmotionModel> {
 }
 
 export async function evalCommand(argv: string[]): Promise<number> {
-  const { values: v } = parse('eval', argv, {
-    model: { type: 'string' },
-    data: { type: 'string' },
-    split: { type: 'string' },
-    json: { type: 'boolean' },
-    report: { type: 'string' },
-    limit: { type: 'string' },
-    'skip-bad': { type: 'boolean' },
-    backend: { type: 'string' },
-  });
+  const { values: v } = parse('eval', () =>
+    parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        model: { type: 'string' },
+        data: { type: 'string' },
+        split: { type: 'string' },
+        json: { type: 'boolean' },
+        report: { type: 'string' },
+        limit: { type: 'string' },
+        'skip-bad': { type: 'boolean' },
+        backend: { type: 'string' },
+      },
+    }),
+  );
   if (v.help) {
     process.stdout.write(EVAL_HELP + '\n');
     return 0;
@@ -78,7 +87,9 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const t0 = performance.now();
   const r = await evaluate(m, ds, idx);
   const secs = (performance.now() - t0) / 1000;
-  log.info(`${modelDir} on ${split} (${r.n} images): accuracy ${(100 * r.accuracy).toFixed(2)}%, macro F1 ${(100 * r.macroF1).toFixed(2)}% [${(r.n / secs).toFixed(0)} img/s]`);
+  log.info(
+    `${modelDir} on ${split} (${r.n} images): accuracy ${(100 * r.accuracy).toFixed(2)}%, macro F1 ${(100 * r.macroF1).toFixed(2)}% [${(r.n / secs).toFixed(0)} img/s]`,
+  );
   if (v.report) {
     await fs.mkdir(v.report, { recursive: true });
     await fs.writeFile(path.join(v.report, 'report.md'), reportMarkdown(r, `${m.metadata.name} on ${split}`));

@@ -16,6 +16,7 @@ import {
   stratifiedSample,
   type TrainConfig,
 } from '@emodetect/train/node';
+import { parseArgs } from 'node:util';
 import { choiceOption, intOption, numberOption, parse } from './args.ts';
 import { UsageError } from './errors.ts';
 import { loadDataset } from './data.ts';
@@ -54,28 +55,36 @@ Options:
   --backend B            ${BACKEND_NAMES.join(' | ')} (default: auto)`;
 
 export async function trainCommand(argv: string[]): Promise<number> {
-  const { values: v } = parse('train', argv, {
-    data: { type: 'string' },
-    arch: { type: 'string' },
-    epochs: { type: 'string' },
-    batch: { type: 'string' },
-    lr: { type: 'string' },
-    schedule: { type: 'string' },
-    'label-smoothing': { type: 'string' },
-    'class-weights': { type: 'string' },
-    patience: { type: 'string' },
-    'no-augment': { type: 'boolean' },
-    tta: { type: 'string' },
-    out: { type: 'string' },
-    resume: { type: 'boolean' },
-    seed: { type: 'string' },
-    limit: { type: 'string' },
-    'val-limit': { type: 'string' },
-    ferplus: { type: 'string' },
-    'ferplus-mode': { type: 'string' },
-    'skip-bad': { type: 'boolean' },
-    backend: { type: 'string' },
-  });
+  const { values: v } = parse('train', () =>
+    parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        data: { type: 'string' },
+        arch: { type: 'string' },
+        epochs: { type: 'string' },
+        batch: { type: 'string' },
+        lr: { type: 'string' },
+        schedule: { type: 'string' },
+        'label-smoothing': { type: 'string' },
+        'class-weights': { type: 'string' },
+        patience: { type: 'string' },
+        'no-augment': { type: 'boolean' },
+        tta: { type: 'string' },
+        out: { type: 'string' },
+        resume: { type: 'boolean' },
+        seed: { type: 'string' },
+        limit: { type: 'string' },
+        'val-limit': { type: 'string' },
+        ferplus: { type: 'string' },
+        'ferplus-mode': { type: 'string' },
+        'skip-bad': { type: 'boolean' },
+        backend: { type: 'string' },
+      },
+    }),
+  );
   if (v.help) {
     process.stdout.write(TRAIN_HELP + '\n');
     return 0;
@@ -107,7 +116,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   let resume: Awaited<ReturnType<typeof readCheckpoint>> | undefined;
   if (v.resume) {
     const last = runPaths(runDir).last;
-    if (!(await fs.stat(last).catch(() => null))) throw new UsageError(`train: --resume: ${last} not found (no checkpoint to resume in ${runDir})`);
+    if (!(await fs.stat(last).catch(() => null)))
+      throw new UsageError(`train: --resume: ${last} not found (no checkpoint to resume in ${runDir})`);
   } else if (await fs.stat(runPaths(runDir).last).catch(() => null)) {
     throw new UsageError(`train: ${runDir} already holds a run; add --resume to continue it or choose another --out`);
   }
@@ -120,7 +130,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
     resume = await readCheckpoint(runDir);
     // The run's own configuration wins, except for the number of epochs, which may be extended.
     config = { ...resume.config, epochs: v.epochs ? config.epochs : resume.config.epochs };
-    log.info(`resuming ${runDir} after epoch ${resume.state.epoch} (best val acc ${(100 * resume.state.bestValAccuracy).toFixed(1)}% at epoch ${resume.state.bestEpoch})`);
+    log.info(
+      `resuming ${runDir} after epoch ${resume.state.epoch} (best val acc ${(100 * resume.state.bestValAccuracy).toFixed(1)}% at epoch ${resume.state.bestEpoch})`,
+    );
   }
 
   const ds = await loadDataset(v.data, { skipBad: Boolean(v['skip-bad']), size: 48, ferPlus: v.ferplus, ferPlusMode }, log);
@@ -130,7 +142,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
   log.info(`splits: ${splits.description}; training on ${train.length}, validating on ${val.length} images`);
 
   const model = resume?.model ?? createModel({ arch, tta, seed: config.seed, labels: ds.classNames });
-  log.info(`model: ${model.metadata.arch}, ${model.metadata.parameters.toLocaleString('en-US')} parameters; ${config.epochs} epochs, batch ${config.batchSize}, lr ${config.learningRate}, seed ${config.seed}`);
+  log.info(
+    `model: ${model.metadata.arch}, ${model.metadata.parameters.toLocaleString('en-US')} parameters; ${config.epochs} epochs, batch ${config.batchSize}, lr ${config.learningRate}, seed ${config.seed}`,
+  );
 
   const command = ['emodetect', 'train', ...argv].join(' ');
   const dataSha256 = await fileSha256(v.data).catch(() => 'folder');
@@ -159,7 +173,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
 
   const paths = runPaths(runDir);
   if (result.interrupted) {
-    log.info(`stopped after epoch ${result.state.epoch}; continue with: emodetect train ${argv.filter((a) => a !== '--resume').join(' ')} --resume`);
+    log.info(
+      `stopped after epoch ${result.state.epoch}; continue with: emodetect train ${argv.filter((a) => a !== '--resume').join(' ')} --resume`,
+    );
     return 130;
   }
   // Final report on the validation set with the best model.
@@ -167,7 +183,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const report = await evaluate(best, ds, val);
   best.metadata.metrics = [{ split: 'val', n: report.n, accuracy: report.accuracy, macroF1: report.macroF1 }];
   await saveModelFolder(best, paths.best);
-  await fs.writeFile(path.join(runDir, 'report.md'), reportMarkdown(report, `Validation (${splits.description}), best epoch ${result.state.bestEpoch}`));
+  await fs.writeFile(
+    path.join(runDir, 'report.md'),
+    reportMarkdown(report, `Validation (${splits.description}), best epoch ${result.state.bestEpoch}`),
+  );
   await fs.writeFile(path.join(runDir, 'confusion-val.svg'), confusionMatrixSvg(report, { title: `${best.metadata.name}: validation` }));
   log.info(
     `${result.stoppedEarly ? 'early stop' : 'done'}: best val accuracy ${(100 * report.accuracy).toFixed(2)}% (macro F1 ${(100 * report.macroF1).toFixed(1)}%) at epoch ${result.state.bestEpoch}; model in ${paths.best}`,

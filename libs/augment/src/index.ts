@@ -97,19 +97,17 @@ export function augmentBatch(x: tf.Tensor4D, cfg: AugmentConfig, rng: Rng): tf.T
     }
   }
   return tf.tidy(() => {
-    let y: tf.Tensor4D = geometric
-      ? tf.image.transform(x, tf.tensor2d(transforms, [n, 8]), 'bilinear', 'nearest')
-      : tf.clone(x);
+    let y: tf.Tensor4D = geometric ? tf.image.transform(x, tf.tensor2d(transforms, [n, 8]), 'bilinear', 'nearest') : tf.clone(x);
     if (cfg.contrast > 0 || cfg.brightness > 0) {
       const mean = tf.mean(y, [1, 2, 3], true);
       const c = tf.tensor4d(contrast, [n, 1, 1, 1]);
       const b = tf.tensor4d(bias, [n, 1, 1, 1]);
-      y = tf.clipByValue(tf.add(tf.add(tf.mul(tf.sub(y, mean), c), mean), b), 0, 1);
+      y = tf.clipByValue(tf.add(tf.add(tf.mul(tf.sub(y, mean), c), mean), b), 0, 1) as tf.Tensor4D;
     }
     if (eraseMask) {
       const m = tf.tensor4d(eraseMask, [n, h, w, 1]);
       const noise = tf.randomUniform([n, h, w, 1], 0, 1, 'float32', rng.int(2 ** 31));
-      y = tf.add(tf.mul(y, m), tf.mul(noise, tf.sub(1, m)));
+      y = tf.add(tf.mul(y, m), tf.mul(noise, tf.sub(1, m))) as tf.Tensor4D;
     }
     return y;
   });

@@ -101,12 +101,7 @@ export function conv2dBackpropInputViaConv(dy: tf.Tensor4D, filter: tf.Tensor4D,
     const cropBottom = Math.max(0, -bottom);
     const cropRight = Math.max(0, -right);
     if (cropTop || cropLeft || cropBottom || cropRight) {
-      d = tf.slice(d, [0, cropTop, cropLeft, 0], [
-        -1,
-        g.outHeight - cropTop - cropBottom,
-        g.outWidth - cropLeft - cropRight,
-        -1,
-      ]);
+      d = tf.slice(d, [0, cropTop, cropLeft, 0], [-1, g.outHeight - cropTop - cropBottom, g.outWidth - cropLeft - cropRight, -1]);
     }
     const explicit: tf.backend_util.ExplicitPadding = [
       [0, 0],

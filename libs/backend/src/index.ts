@@ -10,12 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { registerDeviceGradients, registerWasmTrainingKernels } from './kernels.ts';
 
 export { registerDeviceGradients, registerWasmTrainingKernels } from './kernels.ts';
-export {
-  conv2dBackpropFilterViaConv,
-  conv2dBackpropInputViaConv,
-  convGeometry,
-  type ConvGradGeometry,
-} from './conv-grad.ts';
+export { conv2dBackpropFilterViaConv, conv2dBackpropInputViaConv, convGeometry, type ConvGradGeometry } from './conv-grad.ts';
 
 /** Names accepted by {@link initBackend}. `node` is `@tensorflow/tfjs-node` (tfjs name `tensorflow`). */
 export type BackendName = 'auto' | 'node' | 'webgpu' | 'wasm' | 'webgl' | 'cpu';
@@ -97,8 +92,7 @@ function reasonOf(e: unknown): string {
 export async function initBackend(opts: BackendOptions = {}): Promise<BackendInfo> {
   const requested = opts.backend ?? 'auto';
   registerDeviceGradients();
-  const candidates: Exclude<BackendName, 'auto'>[] =
-    requested === 'auto' ? ['node', 'webgpu', 'wasm', 'cpu'] : [requested];
+  const candidates: Exclude<BackendName, 'auto'>[] = requested === 'auto' ? ['node', 'webgpu', 'wasm', 'cpu'] : [requested];
   const skipped: BackendInfo['skipped'] = [];
   for (const name of candidates) {
     try {

@@ -25,7 +25,9 @@ function convGrads(c: Case, data?: number[][]): number[][] {
     const w = data ? tf.tensor4d(data[1], c.f) : tf.randomNormal(c.f, 0, 1, 'float32', 2);
     const outShape = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.stride, c.pad).shape;
     const dy = data ? tf.tensor(data[2], outShape) : tf.randomNormal(outShape, 0, 1, 'float32', 3);
-    const [gx, gw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad), dy)))([x, w]);
+    const [gx, gw] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad), dy)),
+    )([x, w]);
     return [x, w, dy, gx, gw].map((t) => Array.from(t.dataSync()));
   });
 }
@@ -59,7 +61,9 @@ describe('wasm leading-axes reductions', () => {
     const data = Array.from({ length: 2 * 5 * 3 * 4 }, (_, i) => Math.sin(i) * 3);
     const run = () => {
       const x = tf.tensor4d(data, [2, 5, 3, 4]);
-      return [tf.sum(x, [0, 1, 2]), tf.mean(x, [0, 1, 2], true), tf.sum(x, [1, 2]), tf.mean(x, -1)].map((t) => [t.shape, Array.from(t.dataSync())] as const);
+      return [tf.sum(x, [0, 1, 2]), tf.mean(x, [0, 1, 2], true), tf.sum(x, [1, 2]), tf.mean(x, -1)].map(
+        (t) => [t.shape, Array.from(t.dataSync())] as const,
+      );
     };
     const wasm = run();
     await tf.setBackend('cpu');

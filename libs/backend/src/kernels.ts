@@ -28,11 +28,7 @@ interface WasmLike extends tf.KernelBackend {
  * Run `fn` on engine tensors that view the kernel's inputs, copy its result into a fresh
  * backend output, and free everything else: the kernel leaks nothing whatever `fn` allocates.
  */
-function runComposite(
-  backend: WasmLike,
-  inputs: tf.TensorInfo[],
-  fn: (...t: tf.Tensor[]) => tf.Tensor,
-): tf.TensorInfo {
+function runComposite(backend: WasmLike, inputs: tf.TensorInfo[], fn: (...t: tf.Tensor[]) => tf.Tensor): tf.TensorInfo {
   const engine = tf.engine();
   // Views share the inputs' data: take a reference so that disposing a view leaves the input alive.
   const views = inputs.map((i) => {
@@ -62,9 +58,7 @@ export function registerWasmTrainingKernels(): void {
       const a = attrs as unknown as ConvGradAttrs & { filterShape: Shape4 };
       if (a.dataFormat === 'NCHW') throw new Error('Conv2DBackpropFilter (wasm): NCHW is not supported');
       const g = convGeometry(x.shape as Shape4, a.filterShape, a.strides, a.pad, a.dimRoundingMode);
-      return runComposite(backend as WasmLike, [x, dy], (xt, dyt) =>
-        conv2dBackpropFilterViaConv(xt as tf.Tensor4D, dyt as tf.Tensor4D, g),
-      );
+      return runComposite(backend as WasmLike, [x, dy], (xt, dyt) => conv2dBackpropFilterViaConv(xt as tf.Tensor4D, dyt as tf.Tensor4D, g));
     },
   });
 

@@ -32,7 +32,11 @@ export interface ClassificationReport {
  * Build the report from true and predicted class indices (0..labels.length-1).
  * Precision of a class never predicted, and recall of a class absent from `actual`, are 0.
  */
-export function classificationReport(actual: ArrayLike<number>, predicted: ArrayLike<number>, labels: readonly string[]): ClassificationReport {
+export function classificationReport(
+  actual: ArrayLike<number>,
+  predicted: ArrayLike<number>,
+  labels: readonly string[],
+): ClassificationReport {
   if (actual.length !== predicted.length) {
     throw new Error(`classificationReport: ${actual.length} labels but ${predicted.length} predictions`);
   }
@@ -40,7 +44,8 @@ export function classificationReport(actual: ArrayLike<number>, predicted: Array
   const idx = Array.from({ length: k }, (_, i) => i);
   for (const a of [actual, predicted]) {
     for (let i = 0; i < a.length; i++) {
-      if (!Number.isInteger(a[i]) || a[i] < 0 || a[i] >= k) throw new Error(`classificationReport: class index ${a[i]} out of range 0..${k - 1}`);
+      if (!Number.isInteger(a[i]) || a[i] < 0 || a[i] >= k)
+        throw new Error(`classificationReport: class index ${a[i]} out of range 0..${k - 1}`);
     }
   }
   const cm = ConfusionMatrix.fromLabels(Array.from(actual), Array.from(predicted), { labels: idx });

@@ -27,9 +27,12 @@ export function confusionMatrixSvg(r: ClassificationReport, opts: SvgOptions = {
   const width = left + k * cell + right;
   const height = top + k * cell + 70;
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif">`,
+  );
   out.push(`<rect width="${width}" height="${height}" fill="white"/>`);
-  if (opts.title) out.push(`<text x="${width / 2}" y="24" text-anchor="middle" font-size="16" font-weight="bold">${esc(opts.title)}</text>`);
+  if (opts.title)
+    out.push(`<text x="${width / 2}" y="24" text-anchor="middle" font-size="16" font-weight="bold">${esc(opts.title)}</text>`);
   out.push(`<text x="${left + (k * cell) / 2}" y="${top - 36}" text-anchor="middle" font-size="13">predicted</text>`);
   out.push(`<text transform="translate(18 ${top + (k * cell) / 2}) rotate(-90)" text-anchor="middle" font-size="13">true</text>`);
   r.labels.forEach((l, j) => {
@@ -43,15 +46,25 @@ export function confusionMatrixSvg(r: ClassificationReport, opts: SvgOptions = {
       const x = left + j * cell;
       const y = top + i * cell;
       const ink = frac > 0.5 ? 'white' : 'black';
-      out.push(`<rect x="${x}" y="${y}" width="${cell}" height="${cell}" fill="${shade(frac)}" stroke="${i === j ? '#e6550d' : '#ddd'}" stroke-width="${i === j ? 2 : 1}"/>`);
-      out.push(`<text x="${x + cell / 2}" y="${y + cell / 2 - 2}" text-anchor="middle" font-size="13" fill="${ink}">${(100 * frac).toFixed(0)}%</text>`);
+      out.push(
+        `<rect x="${x}" y="${y}" width="${cell}" height="${cell}" fill="${shade(frac)}" stroke="${i === j ? '#e6550d' : '#ddd'}" stroke-width="${i === j ? 2 : 1}"/>`,
+      );
+      out.push(
+        `<text x="${x + cell / 2}" y="${y + cell / 2 - 2}" text-anchor="middle" font-size="13" fill="${ink}">${(100 * frac).toFixed(0)}%</text>`,
+      );
       out.push(`<text x="${x + cell / 2}" y="${y + cell / 2 + 14}" text-anchor="middle" font-size="10" fill="${ink}">${count}</text>`);
     });
     const m = r.perClass[r.labels[i]];
-    out.push(`<text x="${left + k * cell + 10}" y="${top + i * cell + cell / 2 + 4}" font-size="11">recall ${(100 * m.recall).toFixed(0)}% · F1 ${(100 * m.f1).toFixed(0)}%</text>`);
+    out.push(
+      `<text x="${left + k * cell + 10}" y="${top + i * cell + cell / 2 + 4}" font-size="11">recall ${(100 * m.recall).toFixed(0)}% · F1 ${(100 * m.f1).toFixed(0)}%</text>`,
+    );
   });
-  out.push(`<text x="${left}" y="${top + k * cell + 28}" font-size="13">accuracy ${(100 * r.accuracy).toFixed(1)}% · macro F1 ${(100 * r.macroF1).toFixed(1)}% · n = ${r.n}</text>`);
-  out.push(`<text x="${left}" y="${top + k * cell + 48}" font-size="11" fill="#555">cell colour and % are row-normalised (share of each true class); small numbers are counts</text>`);
+  out.push(
+    `<text x="${left}" y="${top + k * cell + 28}" font-size="13">accuracy ${(100 * r.accuracy).toFixed(1)}% · macro F1 ${(100 * r.macroF1).toFixed(1)}% · n = ${r.n}</text>`,
+  );
+  out.push(
+    `<text x="${left}" y="${top + k * cell + 48}" font-size="11" fill="#555">cell colour and % are row-normalised (share of each true class); small numbers are counts</text>`,
+  );
   out.push('</svg>');
   return out.join('\n');
 }

@@ -36,7 +36,14 @@ function vggStyle(name: string, blocks: Block[], head: { hidden?: number; dropou
       blocks.forEach((b, bi) => {
         for (let c = 0; c < b.convs; c++) {
           x = tf.layers
-            .conv2d({ filters: b.filters, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: init(), name: `b${bi + 1}_conv${c + 1}` })
+            .conv2d({
+              filters: b.filters,
+              kernelSize: 3,
+              padding: 'same',
+              useBias: false,
+              kernelInitializer: init(),
+              name: `b${bi + 1}_conv${c + 1}`,
+            })
             .apply(x) as tf.SymbolicTensor;
           x = tf.layers.batchNormalization({ momentum: 0.9, name: `b${bi + 1}_bn${c + 1}` }).apply(x) as tf.SymbolicTensor;
           x = tf.layers.reLU({ name: `b${bi + 1}_relu${c + 1}` }).apply(x) as tf.SymbolicTensor;
@@ -50,7 +57,9 @@ function vggStyle(name: string, blocks: Block[], head: { hidden?: number; dropou
         x = tf.layers.reLU({ name: 'fc_relu' }).apply(x) as tf.SymbolicTensor;
       }
       if (head.dropout) x = tf.layers.dropout({ rate: head.dropout, name: 'head_drop' }).apply(x) as tf.SymbolicTensor;
-      const logits = tf.layers.dense({ units: numClasses, kernelInitializer: tf.initializers.glorotUniform({ seed: s++ }), name: 'logits' }).apply(x) as tf.SymbolicTensor;
+      const logits = tf.layers
+        .dense({ units: numClasses, kernelInitializer: tf.initializers.glorotUniform({ seed: s++ }), name: 'logits' })
+        .apply(x) as tf.SymbolicTensor;
       const probs = tf.layers.softmax({ name: 'probs' }).apply(logits) as tf.SymbolicTensor;
       return tf.model({ inputs: input, outputs: probs, name });
     },
@@ -58,14 +67,48 @@ function vggStyle(name: string, blocks: Block[], head: { hidden?: number; dropou
 }
 
 const ARCHS: Architecture[] = [
-  vggStyle('micro', [{ filters: 16, convs: 1 }, { filters: 32, convs: 1 }, { filters: 64, convs: 1 }], { dropout: 0.2 },
-    'three conv blocks (16-32-64), ~24k parameters: for tests and smoke runs'),
-  vggStyle('small', [{ filters: 32, convs: 1 }, { filters: 64, convs: 1 }, { filters: 128, convs: 1 }, { filters: 256, convs: 1 }], { dropout: 0.3 },
-    'four conv blocks (32-64-128-256), ~390k parameters: the CPU reference net'),
-  vggStyle('medium', [{ filters: 64, convs: 2 }, { filters: 128, convs: 2 }, { filters: 256, convs: 1 }], { dropout: 0.3 },
-    'VGG-style 64x2-128x2-256, ~0.6M parameters'),
-  vggStyle('large', [{ filters: 64, convs: 2, dropout: 0.1 }, { filters: 128, convs: 2, dropout: 0.1 }, { filters: 256, convs: 3, dropout: 0.2 }, { filters: 512, convs: 3, dropout: 0.2 }], { hidden: 256, dropout: 0.4 },
-    'VGG-style 64x2-128x2-256x3-512x3 + dense 256, ~6.6M parameters: for GPU training'),
+  vggStyle(
+    'micro',
+    [
+      { filters: 16, convs: 1 },
+      { filters: 32, convs: 1 },
+      { filters: 64, convs: 1 },
+    ],
+    { dropout: 0.2 },
+    'three conv blocks (16-32-64), ~24k parameters: for tests and smoke runs',
+  ),
+  vggStyle(
+    'small',
+    [
+      { filters: 32, convs: 1 },
+      { filters: 64, convs: 1 },
+      { filters: 128, convs: 1 },
+      { filters: 256, convs: 1 },
+    ],
+    { dropout: 0.3 },
+    'four conv blocks (32-64-128-256), ~390k parameters: the CPU reference net',
+  ),
+  vggStyle(
+    'medium',
+    [
+      { filters: 64, convs: 2 },
+      { filters: 128, convs: 2 },
+      { filters: 256, convs: 1 },
+    ],
+    { dropout: 0.3 },
+    'VGG-style 64x2-128x2-256, ~0.6M parameters',
+  ),
+  vggStyle(
+    'large',
+    [
+      { filters: 64, convs: 2, dropout: 0.1 },
+      { filters: 128, convs: 2, dropout: 0.1 },
+      { filters: 256, convs: 3, dropout: 0.2 },
+      { filters: 512, convs: 3, dropout: 0.2 },
+    ],
+    { hidden: 256, dropout: 0.4 },
+    'VGG-style 64x2-128x2-256x3-512x3 + dense 256, ~6.6M parameters: for GPU training',
+  ),
 ];
 
 /** Names of the registered architectures, in order of size. */

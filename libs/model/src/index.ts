@@ -79,12 +79,7 @@ export function predictTensor(m: EmotionModel, x: tf.Tensor4D): tf.Tensor2D {
 }
 
 /** Class probabilities for n preprocessed faces, in batches; row i is face i. */
-export async function predictProbabilities(
-  m: EmotionModel,
-  faces: Float32Array,
-  n: number,
-  batchSize = 256,
-): Promise<Float32Array> {
+export async function predictProbabilities(m: EmotionModel, faces: Float32Array, n: number, batchSize = 256): Promise<Float32Array> {
   const { height, width, channels } = m.metadata.input;
   const per = height * width * channels;
   const k = m.metadata.labels.length;

@@ -8,7 +8,6 @@ export type Emotion = (typeof EMOTIONS)[number];
 
 export const METADATA_FORMAT = 'emodetect-model/1';
 
-
 /** Test-time augmentation that is part of the model's declared inference. */
 export type TtaPolicy = 'none' | 'flip';
 
@@ -63,7 +62,8 @@ export function validateMetadata(value: unknown, where: string): ModelMetadata {
   const input = m.input as Record<string, unknown> | undefined;
   if (!input || typeof input.height !== 'number' || typeof input.width !== 'number') fail(where, '"input" needs height and width');
   if (input.channels !== 1) fail(where, '"input.channels" must be 1');
-  if (typeof input.mean !== 'number' || typeof input.std !== 'number' || input.std === 0) fail(where, '"input" needs mean and a non-zero std');
+  if (typeof input.mean !== 'number' || typeof input.std !== 'number' || input.std === 0)
+    fail(where, '"input" needs mean and a non-zero std');
   if (!Array.isArray(m.labels) || m.labels.length < 2 || !m.labels.every((l) => typeof l === 'string')) {
     fail(where, '"labels" must list at least two class names');
   }

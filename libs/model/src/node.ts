@@ -19,11 +19,7 @@ const WEIGHTS_FILE = 'weights.bin';
  * replaces `dir` by rename, so a crash leaves either the old folder or the new one, never a mix.
  * Extra files (e.g. optimizer state, a report) can be written into the same atomic step.
  */
-export async function saveModelFolder(
-  m: EmotionModel,
-  dir: string,
-  extraFiles: Record<string, string | Uint8Array> = {},
-): Promise<void> {
+export async function saveModelFolder(m: EmotionModel, dir: string, extraFiles: Record<string, string | Uint8Array> = {}): Promise<void> {
   const parent = path.dirname(path.resolve(dir));
   await fs.mkdir(parent, { recursive: true });
   const tmp = `${path.resolve(dir)}.tmp-${process.pid}-${Date.now()}`;
@@ -32,7 +28,8 @@ export async function saveModelFolder(
     await m.model.save(
       tf.io.withSaveHandler(async (artifacts) => {
         const weightData = artifacts.weightData;
-        const bytes = weightData instanceof ArrayBuffer ? new Uint8Array(weightData) : new Uint8Array(tf.io.concatenateArrayBuffers(weightData ?? []));
+        const bytes =
+          weightData instanceof ArrayBuffer ? new Uint8Array(weightData) : new Uint8Array(tf.io.concatenateArrayBuffers(weightData ?? []));
         const modelJson = {
           format: 'layers-model',
           generatedBy: `TensorFlow.js tfjs-layers v${tf.version_layers}`,
@@ -98,7 +95,8 @@ export async function readMetadata(dir: string): Promise<ModelMetadata> {
 export async function loadModelFolder(dir: string): Promise<EmotionModel> {
   const stat = await fs.stat(dir).catch(() => null);
   if (!stat) throw new ModelLoadError(`${dir}: model folder not found`);
-  if (!stat.isDirectory()) throw new ModelLoadError(`${dir}: not a folder (a model is a folder with model.json, weights and metadata.json)`);
+  if (!stat.isDirectory())
+    throw new ModelLoadError(`${dir}: not a folder (a model is a folder with model.json, weights and metadata.json)`);
   const metadata = await readMetadata(dir);
   const jsonFile = path.join(dir, 'model.json');
   const json = (await readJson(jsonFile)) as {
@@ -114,15 +112,19 @@ export async function loadModelFolder(dir: string): Promise<EmotionModel> {
     specs.push(...group.weights);
     for (const p of group.paths) {
       const f = path.join(dir, p);
-      buffers.push(await fs.readFile(f).catch(() => {
-        throw new ModelLoadError(`${f}: weights file missing or unreadable`);
-      }));
+      buffers.push(
+        await fs.readFile(f).catch(() => {
+          throw new ModelLoadError(`${f}: weights file missing or unreadable`);
+        }),
+      );
     }
   }
   const all = Buffer.concat(buffers);
   const expected = specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1) * bytesPer(s.dtype, s.quantization?.dtype), 0);
   if (all.byteLength !== expected) {
-    throw new ModelLoadError(`${dir}: weights are ${all.byteLength} bytes but model.json describes ${expected} (truncated or mismatched files)`);
+    throw new ModelLoadError(
+      `${dir}: weights are ${all.byteLength} bytes but model.json describes ${expected} (truncated or mismatched files)`,
+    );
   }
   const weightData = all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer;
   try {

@@ -81,7 +81,10 @@ export interface Fer2013Header {
 
 /** Parse the FER2013 header line (`emotion,pixels,Usage`, any order); null if it is not one. */
 export function parseFer2013Header(line: string): Fer2013Header | null {
-  const cols = line.trim().split(',').map((c) => c.trim().toLowerCase());
+  const cols = line
+    .trim()
+    .split(',')
+    .map((c) => c.trim().toLowerCase());
   const emotion = cols.indexOf('emotion');
   const pixels = cols.indexOf('pixels');
   const usage = cols.indexOf('usage');
@@ -93,12 +96,7 @@ export function parseFer2013Header(line: string): Fer2013Header | null {
  * Parse one FER2013 data line into `dst` (size x size bytes). Returns label and split code, or
  * throws an Error whose message states the problem (the caller adds file and row).
  */
-export function parseFer2013Row(
-  line: string,
-  header: Fer2013Header,
-  dst: Uint8Array,
-  numClasses = 7,
-): { label: number; split: number } {
+export function parseFer2013Row(line: string, header: Fer2013Header, dst: Uint8Array, numClasses = 7): { label: number; split: number } {
   const cols = line.split(',');
   const need = Math.max(header.emotion, header.pixels, header.usage) + 1;
   if (cols.length < need) throw new Error(`has ${cols.length} columns (expected ${need})`);

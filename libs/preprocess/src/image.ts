@@ -135,7 +135,8 @@ export function toUnitFloat(data: Uint8Array, out?: Float32Array, offset = 0): F
  */
 export function prepareInput(img: GrayImage | RgbaImage, input: InputConfig, crop?: Rect): Float32Array {
   const gray = isGray(img) ? img : rgbaToGray(img);
-  const sized = gray.width === input.width && gray.height === input.height && !crop ? gray : resizeGray(gray, input.width, input.height, crop);
+  const sized =
+    gray.width === input.width && gray.height === input.height && !crop ? gray : resizeGray(gray, input.width, input.height, crop);
   return toUnitFloat(sized.data);
 }
 

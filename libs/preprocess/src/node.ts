@@ -33,7 +33,9 @@ export async function decodeImageFile(file: string): Promise<GrayImage> {
     bytes = await fs.readFile(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new DataError(`${file}: ${code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a folder, not an image' : `cannot read (${code})`}`);
+    throw new DataError(
+      `${file}: ${code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a folder, not an image' : `cannot read (${code})`}`,
+    );
   }
   if (bytes.length === 0) throw new DataError(`${file}: empty file`);
   try {
@@ -43,7 +45,9 @@ export async function decodeImageFile(file: string): Promise<GrayImage> {
     return rgbaToGray({ width, height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
   } catch (e) {
     const msg = (e as Error).message?.split('\n')[0] ?? String(e);
-    const what = /mime|unsupported|Could not find/i.test(msg) ? 'not a supported image (PNG, JPEG, BMP, TIFF, GIF)' : `corrupt or truncated image (${msg})`;
+    const what = /mime|unsupported|Could not find/i.test(msg)
+      ? 'not a supported image (PNG, JPEG, BMP, TIFF, GIF)'
+      : `corrupt or truncated image (${msg})`;
     throw new DataError(`${file}: ${what}`);
   }
 }
@@ -199,20 +203,27 @@ export async function readImageFolder(root: string, opts: ReadImageFolderOptions
   const top = (await fs.readdir(root, { withFileTypes: true })).filter((d) => d.isDirectory() && !d.name.startsWith('.'));
   if (top.length === 0) throw new DataError(`${root}: no class or split folders inside (expected <root>/<split>/<class>/*.png)`);
   const isClassLayout = top.every((d) => lower.includes(d.name.toLowerCase()));
-  const splitDirs = isClassLayout ? [{ name: 'all', dir: root }] : top.map((d) => ({ name: d.name, dir: path.join(root, d.name) })).sort((a, b) => a.name.localeCompare(b.name));
+  const splitDirs = isClassLayout
+    ? [{ name: 'all', dir: root }]
+    : top.map((d) => ({ name: d.name, dir: path.join(root, d.name) })).sort((a, b) => a.name.localeCompare(b.name));
   const files: { file: string; label: number; split: number }[] = [];
   for (const [si, s] of splitDirs.entries()) {
-    const classDirs = (await fs.readdir(s.dir, { withFileTypes: true })).filter((d) => !d.name.startsWith('.')).sort((a, b) => a.name.localeCompare(b.name));
+    const classDirs = (await fs.readdir(s.dir, { withFileTypes: true }))
+      .filter((d) => !d.name.startsWith('.'))
+      .sort((a, b) => a.name.localeCompare(b.name));
     for (const d of classDirs) {
       const full = path.join(s.dir, d.name);
       if (!d.isDirectory()) continue;
       const label = lower.indexOf(d.name.toLowerCase());
       if (label < 0) throw new DataError(`${full}: unknown class folder "${d.name}" (expected one of: ${classNames.join(', ')})`);
-      const images = (await fs.readdir(full)).filter((f) => (IMAGE_EXTENSIONS as readonly string[]).includes(path.extname(f).toLowerCase())).sort();
+      const images = (await fs.readdir(full))
+        .filter((f) => (IMAGE_EXTENSIONS as readonly string[]).includes(path.extname(f).toLowerCase()))
+        .sort();
       for (const f of images) files.push({ file: path.join(full, f), label, split: si });
     }
   }
-  if (files.length === 0) throw new DataError(`${root}: no images found (expected ${IMAGE_EXTENSIONS.join(' ')} files in <split>/<class>/ folders)`);
+  if (files.length === 0)
+    throw new DataError(`${root}: no images found (expected ${IMAGE_EXTENSIONS.join(' ')} files in <split>/<class>/ folders)`);
   const per = size * size;
   const pixels = new Uint8Array(files.length * per);
   const labels = new Uint8Array(files.length);

@@ -27,7 +27,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const row = (label: number | string, px: number[] | string, usage = 'Training') => `${label},${Array.isArray(px) ? px.join(' ') : px},${usage}`;
+const row = (label: number | string, px: number[] | string, usage = 'Training') =>
+  `${label},${Array.isArray(px) ? px.join(' ') : px},${usage}`;
 const face = (v: number, n = 2304) => Array.from({ length: n }, (_, i) => (v + i) % 256);
 
 describe('pixels', () => {
@@ -84,7 +85,9 @@ describe('FER2013 CSV reader', () => {
     await expect(readFer2013(path.join(dir, 'x.csv'))).rejects.toThrow(/line 1 is not a FER2013 header/);
     const gz = gzipSync(['emotion,pixels,Usage', ...Array.from({ length: 50 }, () => row(1, face(3)))].join('\n'));
     await writeFile(path.join(dir, 'cut.csv.gz'), gz.subarray(0, gz.length >> 1));
-    await expect(readFer2013(path.join(dir, 'cut.csv.gz'))).rejects.toThrow(/cut\.csv\.gz: (corrupt or truncated gzip data|unexpected end)/);
+    await expect(readFer2013(path.join(dir, 'cut.csv.gz'))).rejects.toThrow(
+      /cut\.csv\.gz: (corrupt or truncated gzip data|unexpected end)/,
+    );
   });
 });
 
@@ -96,7 +99,12 @@ describe('image files and folders', () => {
   };
 
   it('decodes PNG, JPEG, BMP and TIFF to grayscale', async () => {
-    for (const [ext, mime] of [['png', 'image/png'], ['jpg', 'image/jpeg'], ['bmp', 'image/bmp'], ['tif', 'image/tiff']] as const) {
+    for (const [ext, mime] of [
+      ['png', 'image/png'],
+      ['jpg', 'image/jpeg'],
+      ['bmp', 'image/bmp'],
+      ['tif', 'image/tiff'],
+    ] as const) {
       const f = path.join(dir, `img.${ext}`);
       await write(f, mime);
       const g = await decodeImageFile(f);
@@ -138,7 +146,9 @@ describe('the real FER2013 and FER+ files', () => {
   it('have the official counts per split and align with FER+', async () => {
     const ds = await readFer2013(requireFer2013());
     expect(ds.count).toBe(35887);
-    expect([splitIndices(ds, 'Training').length, splitIndices(ds, 'PublicTest').length, splitIndices(ds, 'PrivateTest').length]).toEqual([28709, 3589, 3589]);
+    expect([splitIndices(ds, 'Training').length, splitIndices(ds, 'PublicTest').length, splitIndices(ds, 'PrivateTest').length]).toEqual([
+      28709, 3589, 3589,
+    ]);
     const fp = await readFerPlus(requireFer2013('fer2013new.csv'));
     expect(fp.majority.length).toBe(35887);
     const relabelled = applyFerPlus(ds, fp, 'soft');

@@ -10,8 +10,14 @@ export async function evaluate(m: EmotionModel, ds: ImageDataset, indices: numbe
   const modelLabels = m.metadata.labels.join(',');
   if (dsLabels !== modelLabels) throw new Error(`the model's classes (${modelLabels}) differ from the dataset's (${dsLabels})`);
   if (ds.width !== m.metadata.input.width || ds.height !== m.metadata.input.height) {
-    throw new Error(`the dataset's images are ${ds.width}x${ds.height} but the model takes ${m.metadata.input.width}x${m.metadata.input.height}`);
+    throw new Error(
+      `the dataset's images are ${ds.width}x${ds.height} but the model takes ${m.metadata.input.width}x${m.metadata.input.height}`,
+    );
   }
   const { predicted } = await validate(m, ds, indices);
-  return classificationReport(indices.map((i) => ds.labels[i]), predicted, ds.classNames);
+  return classificationReport(
+    indices.map((i) => ds.labels[i]),
+    predicted,
+    ds.classNames,
+  );
 }

@@ -5,6 +5,15 @@ import { accuracy } from '@emodetect/metrics';
 import { argmaxRows, predictProbabilities, type EmotionModel } from '@emodetect/model';
 import { classCounts, toUnitFloat, type ImageDataset } from '@emodetect/preprocess';
 
+/** A named tensor, as optimizers' getWeights/setWeights use (tfjs does not export the type). */
+export interface NamedTensor {
+  name: string;
+  tensor: tf.Tensor;
+}
+
+/** The optimizer's learning rate is protected in tfjs' typings but meant to be scheduled. */
+type Schedulable = { learningRate: number };
+
 export interface TrainConfig {
   epochs: number;
   batchSize: number;
@@ -128,7 +137,11 @@ function withSeededRandom<T>(rng: Rng, fn: () => Promise<T>): Promise<T> {
 }
 
 /** Mean cross-entropy and accuracy of the model on `idx` (no augmentation; the model's TTA). */
-export async function validate(m: EmotionModel, ds: ImageDataset, idx: number[]): Promise<{ loss: number; accuracy: number; predicted: Int32Array }> {
+export async function validate(
+  m: EmotionModel,
+  ds: ImageDataset,
+  idx: number[],
+): Promise<{ loss: number; accuracy: number; predicted: Int32Array }> {
   const k = ds.classNames.length;
   const probs = await predictProbabilities(m, gatherImages(ds, idx), idx.length);
   const predicted = argmaxRows(probs, k);
@@ -148,7 +161,7 @@ export async function trainModel(
   d: TrainData,
   cfg: TrainConfig,
   hooks: TrainHooks = {},
-  resume?: { state: TrainState; optimizerWeights?: tf.NamedTensor[] },
+  resume?: { state: TrainState; optimizerWeights?: NamedTensor[] },
 ): Promise<TrainResult> {
   const { data: ds } = d;
   if (d.train.length === 0) throw new Error('no training images');
@@ -183,7 +196,7 @@ export async function trainModel(
           interrupted = true;
           return;
         }
-        optimizer.learningRate = learningRateAt(cfg, epoch + b / batches);
+        (optimizer as unknown as Schedulable).learningRate = learningRateAt(cfg, epoch + b / batches);
         const idx = order.subarray(b * cfg.batchSize, Math.min(order.length, (b + 1) * cfg.batchSize));
         const n = idx.length;
         const xRaw = tf.tensor4d(gatherImages(ds, idx), [n, ds.height, ds.width, 1]);
@@ -194,14 +207,15 @@ export async function trainModel(
         let hits: tf.Scalar | null = null;
         const loss = optimizer.minimize(() => {
           const probs = m.model.apply(x, { training: true }) as tf.Tensor2D;
-          hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(probs, 1), tf.argMax(y, 1)), 'float32')));
+          hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(probs, 1), tf.argMax(y, 1)), 'float32'))) as tf.Scalar;
           const ce = tf.neg(tf.sum(tf.mul(y, tf.log(tf.clipByValue(probs, 1e-7, 1))), 1));
           return tf.div(tf.sum(tf.mul(ce, w)), tf.sum(w)) as tf.Scalar;
         }, true);
         const lossValue = (await loss!.data())[0];
         const hitValue = (await hits!.data())[0];
         tf.dispose([x, y, w, loss!, hits!]);
-        if (!Number.isFinite(lossValue)) throw new Error(`training diverged (loss ${lossValue}) at epoch ${epoch + 1}, batch ${b + 1}; try a lower --lr`);
+        if (!Number.isFinite(lossValue))
+          throw new Error(`training diverged (loss ${lossValue}) at epoch ${epoch + 1}, batch ${b + 1}; try a lower --lr`);
         lossSum += lossValue * n;
         correct += hitValue;
         seen += n;
@@ -227,7 +241,7 @@ export async function trainModel(
         trainAccuracy: correct / seen,
         valAccuracy: v.accuracy,
         valLoss: v.loss,
-        learningRate: optimizer.learningRate,
+        learningRate: (optimizer as unknown as Schedulable).learningRate,
         seconds: (performance.now() - t0) / 1000,
         imagesPerSecond: seen / trainSeconds,
       };

@@ -6,7 +6,16 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { loadModelFolder, saveModelFolder, type EmotionModel } from '@emodetect/model/node';
-import { trainModel, type BatchProgress, type EpochRecord, type TrainConfig, type TrainData, type TrainResult, type TrainState } from './loop.ts';
+import {
+  trainModel,
+  type NamedTensor,
+  type BatchProgress,
+  type EpochRecord,
+  type TrainConfig,
+  type TrainData,
+  type TrainResult,
+  type TrainState,
+} from './loop.ts';
 
 export * from './index.ts';
 
@@ -25,16 +34,17 @@ export interface Checkpoint {
   model: EmotionModel;
   state: TrainState;
   config: TrainConfig;
-  optimizerWeights: tf.NamedTensor[];
+  optimizerWeights: NamedTensor[];
 }
 
 /** Read the `last/` checkpoint of a run folder. */
 export async function readCheckpoint(runDir: string): Promise<Checkpoint> {
   const dir = runPaths(runDir).last;
   const model = await loadModelFolder(dir);
-  const read = async (f: string) => fs.readFile(path.join(dir, f)).catch(() => {
-    throw new Error(`${path.join(dir, f)}: missing (the checkpoint is incomplete)`);
-  });
+  const read = async (f: string) =>
+    fs.readFile(path.join(dir, f)).catch(() => {
+      throw new Error(`${path.join(dir, f)}: missing (the checkpoint is incomplete)`);
+    });
   const { state, config, optimizerSpecs } = JSON.parse((await read('train-state.json')).toString('utf8')) as {
     state: TrainState;
     config: TrainConfig;

@@ -6,7 +6,12 @@ import { splitIndices, type ImageDataset } from '@emodetect/preprocess';
  * Stratified random split of `indices`: per class, `fraction` (rounded) goes to the second part.
  * Deterministic for a seed; both parts keep the input order.
  */
-export function stratifiedSplit(labels: ArrayLike<number>, indices: readonly number[], fraction: number, seed: number): [number[], number[]] {
+export function stratifiedSplit(
+  labels: ArrayLike<number>,
+  indices: readonly number[],
+  fraction: number,
+  seed: number,
+): [number[], number[]] {
   const byClass = new Map<number, number[]>();
   for (const i of indices) {
     const list = byClass.get(labels[i]) ?? [];
@@ -56,7 +61,11 @@ export function resolveSplits(ds: ImageDataset, seed: number, valFraction = 0.2)
     return { train: trainPart, val: splitIndices(ds, valName), description: `${trainName ?? 'all'} / ${valName}` };
   }
   const [train, val] = stratifiedSplit(ds.labels, trainPart, valFraction, seed);
-  return { train, val, description: `stratified ${Math.round((1 - valFraction) * 100)}/${Math.round(valFraction * 100)} split of ${trainName ?? 'all images'} (seed ${seed})` };
+  return {
+    train,
+    val,
+    description: `stratified ${Math.round((1 - valFraction) * 100)}/${Math.round(valFraction * 100)} split of ${trainName ?? 'all images'} (seed ${seed})`,
+  };
 }
 
 /** Indices of a split by name; `val` means the validation part that training uses. */

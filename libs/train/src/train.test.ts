@@ -32,7 +32,7 @@ afterAll(async () => {
 /** A learnable toy set: class 0 = horizontal stripes, 1 = vertical stripes, 2 = dark noise. */
 function stripes(n: number, seed = 1): ImageDataset {
   let s = seed;
-  const rnd = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const rnd = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
   const pixels = new Uint8Array(n * 2304);
   const labels = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
@@ -47,15 +47,29 @@ function stripes(n: number, seed = 1): ImageDataset {
     }
   }
   return {
-    width: 48, height: 48, count: n, pixels, labels,
-    classNames: ['h', 'v', 'dark'], splits: new Uint8Array(n), splitNames: ['all'],
-    origins: Array.from({ length: n }, (_, i) => `toy:${i}`), rowIds: Int32Array.from({ length: n }, (_, i) => i),
+    width: 48,
+    height: 48,
+    count: n,
+    pixels,
+    labels,
+    classNames: ['h', 'v', 'dark'],
+    splits: new Uint8Array(n),
+    splitNames: ['all'],
+    origins: Array.from({ length: n }, (_, i) => `toy:${i}`),
+    rowIds: Int32Array.from({ length: n }, (_, i) => i),
   };
 }
 
 const silent: ProgressSink = { batch: () => undefined, epoch: () => undefined, message: () => undefined };
 const cfg = (over: Partial<TrainConfig> = {}): TrainConfig => ({
-  ...DEFAULT_TRAIN_CONFIG, epochs: 2, batchSize: 16, learningRate: 3e-3, patience: 0, augment: NO_AUGMENT, seed: 7, ...over,
+  ...DEFAULT_TRAIN_CONFIG,
+  epochs: 2,
+  batchSize: 16,
+  learningRate: 3e-3,
+  patience: 0,
+  augment: NO_AUGMENT,
+  seed: 7,
+  ...over,
 });
 
 describe('splits', () => {
@@ -95,7 +109,13 @@ describe('training', () => {
     const { train, val } = resolveSplits(ds, 1);
     const m = createModel({ arch: 'micro', labels: ds.classNames, seed: 1 });
     const runDir = path.join(dir, 'toy');
-    const result = await runTraining({ model: m, data: { data: ds, train, val }, config: cfg({ epochs: 3, augment: DEFAULT_AUGMENT }), runDir, progress: silent });
+    const result = await runTraining({
+      model: m,
+      data: { data: ds, train, val },
+      config: cfg({ epochs: 3, augment: DEFAULT_AUGMENT }),
+      runDir,
+      progress: silent,
+    });
     expect(result.state.epoch).toBe(3);
     const report = await evaluate(m, ds, val);
     expect(report.accuracy).toBeGreaterThan(0.9);
@@ -115,11 +135,24 @@ describe('training', () => {
     // The same run, interrupted (as by Ctrl-C) once the first epoch is saved, then resumed.
     const part = fresh();
     const interrupt: ProgressSink = { ...silent, epoch: () => void process.emit('SIGINT') };
-    const first = await runTraining({ model: part, data: { data: ds, train, val }, config: c, runDir: path.join(dir, 'part'), progress: interrupt });
+    const first = await runTraining({
+      model: part,
+      data: { data: ds, train, val },
+      config: c,
+      runDir: path.join(dir, 'part'),
+      progress: interrupt,
+    });
     expect(first.interrupted).toBe(true);
     const ckpt = await readCheckpoint(path.join(dir, 'part'));
     expect(ckpt.state.epoch).toBe(1);
-    await runTraining({ model: ckpt.model, data: { data: ds, train, val }, config: c, runDir: path.join(dir, 'part'), resume: ckpt, progress: silent });
+    await runTraining({
+      model: ckpt.model,
+      data: { data: ds, train, val },
+      config: c,
+      runDir: path.join(dir, 'part'),
+      resume: ckpt,
+      progress: silent,
+    });
 
     const a = whole.model.getWeights().map((t) => Array.from(t.dataSync()));
     const b = ckpt.model.model.getWeights().map((t) => Array.from(t.dataSync()));
