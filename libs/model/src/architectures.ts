@@ -107,7 +107,7 @@ const ARCHS: Architecture[] = [
       { filters: 512, convs: 3, dropout: 0.2 },
     ],
     { hidden: 256, dropout: 0.4 },
-    'VGG-style 64x2-128x2-256x3-512x3 + dense 256, ~6.6M parameters: for GPU training',
+    'VGG-style 64x2-128x2-256x3-512x3 + dense 256, ~7.8M parameters: for GPU training',
   ),
 ];
 

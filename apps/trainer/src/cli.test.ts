@@ -1,0 +1,182 @@
+/**
+ * End-to-end tests of the emodetect CLI, run as a user would (a child process): bad input gives
+ * one line and a non-zero exit; a real FER2013 training run is killed, resumed and evaluated.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT, requireFer2013 } from '../../../tools/test-data.ts';
+
+const BIN = path.join(REPO_ROOT, 'apps/trainer/bin/emodetect.mjs');
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run the CLI; `onStderr` may kill it (returns true to send SIGKILL). */
+function cli(args: string[], onStderr?: (text: string) => boolean): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, EMODETECT_PROGRESS: 'json' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (onStderr?.(stderr)) child.kill('SIGKILL');
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+/** The user-facing error output: exactly one line starting with "emodetect:", no stack trace. */
+function expectOneLineError(r: Run, pattern: RegExp): void {
+  const lines = r.stderr
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('emodetect:'));
+  expect(lines, r.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(pattern);
+  expect(r.stderr).not.toMatch(/^\s+at /m);
+}
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'emodetect-cli-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const px = (v: number) => Array.from({ length: 2304 }, (_, i) => (v * 31 + i) % 256).join(' ');
+
+describe('bad input', () => {
+  it('prints help, and usage errors exit 2 with one line', async () => {
+    const help = await cli(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/train\s+train a CNN/);
+    const noData = await cli(['train']);
+    expect(noData.code).toBe(2);
+    expectOneLineError(noData, /train: --data <csv\|csv.gz\|folder> is required/);
+    const unknown = await cli(['train', '--data', 'x.csv', '--frobnicate']);
+    expect(unknown.code).toBe(2);
+    expectOneLineError(unknown, /Unknown option '--frobnicate'/);
+    const badArch = await cli(['train', '--data', 'x.csv', '--arch', 'huge']);
+    expectOneLineError(badArch, /--arch must be one of micro, small, medium, large/);
+  });
+
+  it('a missing data file is named in one line', async () => {
+    const r = await cli(['train', '--data', path.join(dir, 'missing.csv.gz'), '--out', path.join(dir, 'r0')]);
+    expect(r.code).toBe(1);
+    expectOneLineError(r, /missing\.csv\.gz: not found/);
+  });
+
+  it('a bad CSV row stops with its row number; --skip-bad trains over it', async () => {
+    const rows = ['emotion,pixels,Usage'];
+    for (let i = 0; i < 40; i++) rows.push(`${i % 7},${px(i)},${i < 28 ? 'Training' : 'PublicTest'}`);
+    rows[6] = `3,${px(5).split(' ').slice(0, 100).join(' ')},Training`;
+    rows[9] = `12,${px(8)},Training`;
+    const csv = path.join(dir, 'bad.csv');
+    await writeFile(csv, rows.join('\n') + '\n');
+    const r = await cli(['train', '--data', csv, '--arch', 'micro', '--epochs', '1', '--out', path.join(dir, 'r1')]);
+    expect(r.code).toBe(1);
+    expectOneLineError(r, /bad\.csv: row 5 \(line 7\): has 100 pixel values \(expected 2304\) \(use --skip-bad/);
+    const ok = await cli([
+      'train',
+      '--data',
+      csv,
+      '--arch',
+      'micro',
+      '--epochs',
+      '1',
+      '--batch',
+      '8',
+      '--skip-bad',
+      '--out',
+      path.join(dir, 'r1'),
+    ]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stderr).toMatch(/warning: skipped .*row 8 \(line 10\): emotion label "12" is out of range/);
+    expect(ok.stderr).toMatch(/read 38 images .* skipped 2 bad/);
+  });
+
+  it('an unreadable model folder is one line for eval', async () => {
+    const csv = path.join(dir, 'bad.csv');
+    const none = await cli(['eval', '--model', path.join(dir, 'nope'), '--data', csv]);
+    expect(none.code).toBe(1);
+    expectOneLineError(none, /nope: model folder not found/);
+    const model = path.join(dir, 'r1', 'model');
+    const w = await readFile(path.join(model, 'weights.bin'));
+    await writeFile(path.join(model, 'weights.bin'), w.subarray(0, 10));
+    const broken = await cli(['eval', '--model', model, '--data', csv, '--skip-bad', '--split', 'PublicTest']);
+    expect(broken.code).toBe(1);
+    expectOneLineError(broken, /weights are 10 bytes but model.json describes/);
+  });
+});
+
+describe('training on the real FER2013', () => {
+  it('trains, survives a kill, resumes, and beats chance on PrivateTest', async () => {
+    const data = requireFer2013();
+    const run = path.join(dir, 'fer');
+    const args = ['train', '--data', data, '--arch', 'small', '--limit', '3000', '--val-limit', '600', '--epochs', '3'];
+    args.push('--batch', '32', '--lr', '0.002', '--no-augment', '--out', run);
+
+    // Kill -9 in the middle of epoch 2, i.e. after the epoch-1 checkpoint was written.
+    let epochLinesAtKill = 0;
+    const killed = await cli(args, (err) => {
+      const epochs = (err.match(/"type":"epoch"/g) ?? []).length;
+      const batchesAfter =
+        err
+          .split('"type":"epoch"')
+          .pop()!
+          .match(/"type":"batch"/g)?.length ?? 0;
+      if (epochs >= 1 && batchesAfter >= 1 && !epochLinesAtKill) {
+        epochLinesAtKill = epochs;
+        return true;
+      }
+      return false;
+    });
+    expect(killed.signal).toBe('SIGKILL');
+    expect(epochLinesAtKill).toBe(1);
+    // Nothing half-written is left beside the run's folders.
+    expect((await readdir(run)).sort()).toEqual(['last', 'log.jsonl', 'model']);
+    const state = JSON.parse(await readFile(path.join(run, 'last', 'train-state.json'), 'utf8'));
+    expect(state.state.epoch).toBe(1);
+
+    // Training again without --resume refuses to overwrite the run.
+    const refused = await cli(args);
+    expect(refused.code).toBe(2);
+    expectOneLineError(refused, /already holds a run; add --resume/);
+
+    const resumed = await cli([...args, '--resume']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(/resuming .* after epoch 1/);
+    const log = (await readFile(path.join(run, 'log.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(log.map((e) => e.epoch)).toEqual([1, 2, 3]);
+    const meta = JSON.parse(await readFile(path.join(run, 'model', 'metadata.json'), 'utf8'));
+    expect(meta.training.dataSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(meta.input).toEqual({ height: 48, width: 48, channels: 1, mean: 0, std: 1 });
+
+    const ev = await cli(['eval', '--model', run, '--data', data, '--split', 'PrivateTest', '--json']);
+    expect(ev.code, ev.stderr).toBe(0);
+    const lines = ev.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const r = JSON.parse(lines[0]);
+    expect(Object.keys(r)).toEqual(['n', 'accuracy', 'macroF1', 'labels', 'perClass', 'confusionMatrix']);
+    expect(r.n).toBe(3589);
+    expect(r.labels).toEqual(['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral']);
+    expect(r.confusionMatrix.flat().reduce((a: number, b: number) => a + b, 0)).toBe(3589);
+    // Chance: always answering the majority class (happy) scores 879/3589 = 24.5% on PrivateTest.
+    const majority = Math.max(...r.confusionMatrix.map((row: number[]) => row.reduce((a, b) => a + b, 0))) / r.n;
+    expect(majority).toBeCloseTo(0.245, 2);
+    expect(r.accuracy).toBeGreaterThan(majority + 0.1);
+  }, 900_000);
+});
