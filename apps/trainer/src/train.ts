@@ -8,6 +8,7 @@ import { ARCHITECTURE_NAMES, createModel, saveModelFolder, loadModelFolder } fro
 import { fileSha256 } from '@emodetect/preprocess/node';
 import {
   DEFAULT_TRAIN_CONFIG,
+  defaultWorkers,
   evaluate,
   readCheckpoint,
   resolveSplits,
@@ -46,6 +47,8 @@ Options:
   --tta T                none | flip: test-time augmentation declared in the model (default: none)
   --out <dir>            run folder (default: runs/<arch>)
   --resume               continue the run in --out from its last checkpoint
+  --workers N|auto       data-parallel worker threads per batch (default: auto = one per core, at most 4);
+                         part of the run: the same seed and worker count give the same weights
   --seed N               seed for weights, shuffling, augmentation, dropout (default: ${DEFAULT_TRAIN_CONFIG.seed})
   --limit N              train on a stratified subset of N training images
   --val-limit N          validate on a stratified subset of N validation images
@@ -76,6 +79,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
         out: { type: 'string' },
         resume: { type: 'boolean' },
         seed: { type: 'string' },
+        workers: { type: 'string' },
         limit: { type: 'string' },
         'val-limit': { type: 'string' },
         ferplus: { type: 'string' },
@@ -107,6 +111,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     patience: intOption(cmd, 'patience', v.patience, DEFAULT_TRAIN_CONFIG.patience, 0),
     seed: intOption(cmd, 'seed', v.seed, DEFAULT_TRAIN_CONFIG.seed, 0),
     augment: v['no-augment'] ? NO_AUGMENT : DEFAULT_AUGMENT,
+    workers: v.workers === undefined || v.workers === 'auto' ? defaultWorkers() : intOption(cmd, 'workers', v.workers, 1),
   };
   const tta = choiceOption(cmd, 'tta', v.tta, ['none', 'flip'] as const, 'none');
   const limit = v.limit === undefined ? undefined : intOption(cmd, 'limit', v.limit, 0);
@@ -143,7 +148,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
 
   const model = resume?.model ?? createModel({ arch, tta, seed: config.seed, labels: ds.classNames });
   log.info(
-    `model: ${model.metadata.arch}, ${model.metadata.parameters.toLocaleString('en-US')} parameters; ${config.epochs} epochs, batch ${config.batchSize}, lr ${config.learningRate}, seed ${config.seed}`,
+    `model: ${model.metadata.arch}, ${model.metadata.parameters.toLocaleString('en-US')} parameters; ${config.epochs} epochs, batch ${config.batchSize}, lr ${config.learningRate}, seed ${config.seed}, ${config.workers} worker${config.workers > 1 ? 's' : ''}`,
   );
 
   const command = ['emodetect', 'train', ...argv].join(' ');

@@ -6,3 +6,4 @@
 export * from './loop.ts';
 export * from './splits.ts';
 export * from './evaluate.ts';
+export * from './shard.ts';

@@ -1,9 +1,10 @@
 /** The training loop: isomorphic; persistence and terminal output are injected as hooks. */
 import * as tf from '@tensorflow/tfjs';
-import { augmentBatch, DEFAULT_AUGMENT, Rng, type AugmentConfig } from '@emodetect/augment';
+import { DEFAULT_AUGMENT, Rng, type AugmentConfig } from '@emodetect/augment';
 import { accuracy } from '@emodetect/metrics';
 import { argmaxRows, predictProbabilities, type EmotionModel } from '@emodetect/model';
 import { classCounts, toUnitFloat, type ImageDataset } from '@emodetect/preprocess';
+import { computeShard, evenRanges, type ShardRequest, type ShardWorker } from './shard.ts';
 
 /** A named tensor, as optimizers' getWeights/setWeights use (tfjs does not export the type). */
 export interface NamedTensor {
@@ -30,6 +31,11 @@ export interface TrainConfig {
   patience: number;
   seed: number;
   augment: AugmentConfig;
+  /**
+   * Data-parallel shards per batch (1 = this thread only; more use worker threads in Node).
+   * Part of the run's identity: the same seed and worker count give the same weights.
+   */
+  workers: number;
 }
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
@@ -43,6 +49,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   patience: 10,
   seed: 42,
   augment: DEFAULT_AUGMENT,
+  workers: 1,
 };
 
 export interface EpochRecord {
@@ -127,13 +134,67 @@ function targets(ds: ImageDataset, idx: ArrayLike<number>, smoothing: number): F
   return y;
 }
 
-/** Run `fn` with Math.random drawn from `rng`: tfjs' unseeded ops (dropout) become reproducible. */
-function withSeededRandom<T>(rng: Rng, fn: () => Promise<T>): Promise<T> {
-  const original = Math.random;
-  Math.random = () => rng.next();
-  return fn().finally(() => {
-    Math.random = original;
+/**
+ * One optimisation step on the images `idx`, split into 1 + workers.length shards computed in
+ * parallel (shard 0 on this thread). Gradients are summed over shards and divided by the total
+ * loss weight, which equals the gradient of the weighted mean loss over the whole batch. Batch-norm
+ * statistics of the model come from shard 0.
+ */
+async function parallelStep(
+  m: EmotionModel,
+  optimizer: tf.Optimizer,
+  ds: ImageDataset,
+  idx: Int32Array,
+  cfg: TrainConfig,
+  classWeight: number[],
+  rng: Rng,
+  workers: ShardWorker[],
+): Promise<{ lossValue: number; hitValue: number }> {
+  const k = ds.classNames.length;
+  const per = ds.width * ds.height;
+  const ranges = evenRanges(idx.length, workers.length + 1);
+  const requests: ShardRequest[] = ranges.map(([a, b]) => {
+    const part = idx.subarray(a, b);
+    return {
+      n: part.length,
+      height: ds.height,
+      width: ds.width,
+      classes: k,
+      pixels: gatherImages(ds, part, new Float32Array(part.length * per)),
+      targets: targets(ds, part, cfg.labelSmoothing),
+      sampleWeights: Float32Array.from(part, (j) => classWeight[ds.labels[j]]),
+      augment: cfg.augment,
+      augmentSeed: rng.int(2 ** 31),
+      randomSeed: rng.int(2 ** 31),
+    };
   });
+  const weights = workers.length ? m.model.getWeights().map((t) => t.dataSync().slice() as Float32Array) : [];
+  const remote = requests.slice(1).map((r, i) =>
+    workers[i].run(
+      r,
+      weights.map((w) => w.slice()),
+    ),
+  );
+  const results = [computeShard(m.model, requests[0]), ...(await Promise.all(remote))];
+  const weightSum = results.reduce((a, r) => a + r.weightSum, 0);
+  const variables = m.model.trainableWeights.map((v) => v.read() as tf.Variable);
+  const summed = variables.map((v, i) => {
+    const acc = new Float32Array(results[0].grads[i].length);
+    for (const r of results) {
+      const g = r.grads[i];
+      for (let j = 0; j < acc.length; j++) acc[j] += g[j];
+    }
+    for (let j = 0; j < acc.length; j++) acc[j] /= weightSum;
+    return acc;
+  });
+  const named: tf.NamedTensorMap = {};
+  variables.forEach((v, i) => (named[v.name] = tf.tensor(summed[i], v.shape)));
+  optimizer.applyGradients(named);
+  tf.dispose(Object.values(named));
+  return {
+    lossValue: results.reduce((a, r) => a + r.lossSum, 0) / weightSum,
+    hitValue: results.reduce((a, r) => a + r.hits, 0),
+  };
 }
 
 /** Mean cross-entropy and accuracy of the model on `idx` (no augmentation; the model's TTA). */
@@ -162,6 +223,7 @@ export async function trainModel(
   cfg: TrainConfig,
   hooks: TrainHooks = {},
   resume?: { state: TrainState; optimizerWeights?: NamedTensor[] },
+  workers: ShardWorker[] = [],
 ): Promise<TrainResult> {
   const { data: ds } = d;
   if (d.train.length === 0) throw new Error('no training images');
@@ -182,7 +244,7 @@ export async function trainModel(
   let stoppedEarly = false;
   let interrupted = false;
 
-  await withSeededRandom(rng, async () => {
+  await (async () => {
     for (let epoch = state.epoch; epoch < cfg.epochs; epoch++) {
       // Each epoch's order depends only on the rng state, so a resumed run sees the same batches.
       order.set(d.train);
@@ -199,21 +261,7 @@ export async function trainModel(
         (optimizer as unknown as Schedulable).learningRate = learningRateAt(cfg, epoch + b / batches);
         const idx = order.subarray(b * cfg.batchSize, Math.min(order.length, (b + 1) * cfg.batchSize));
         const n = idx.length;
-        const xRaw = tf.tensor4d(gatherImages(ds, idx), [n, ds.height, ds.width, 1]);
-        const x = augmentBatch(xRaw, cfg.augment, rng);
-        xRaw.dispose();
-        const y = tf.tensor2d(targets(ds, idx, cfg.labelSmoothing), [n, k]);
-        const w = tf.tensor1d(Array.from(idx, (j) => classWeight[ds.labels[j]]));
-        let hits: tf.Scalar | null = null;
-        const loss = optimizer.minimize(() => {
-          const probs = m.model.apply(x, { training: true }) as tf.Tensor2D;
-          hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(probs, 1), tf.argMax(y, 1)), 'float32'))) as tf.Scalar;
-          const ce = tf.neg(tf.sum(tf.mul(y, tf.log(tf.clipByValue(probs, 1e-7, 1))), 1));
-          return tf.div(tf.sum(tf.mul(ce, w)), tf.sum(w)) as tf.Scalar;
-        }, true);
-        const lossValue = (await loss!.data())[0];
-        const hitValue = (await hits!.data())[0];
-        tf.dispose([x, y, w, loss!, hits!]);
+        const { lossValue, hitValue } = await parallelStep(m, optimizer, ds, idx, cfg, classWeight, rng, workers);
         if (!Number.isFinite(lossValue))
           throw new Error(`training diverged (loss ${lossValue}) at epoch ${epoch + 1}, batch ${b + 1}; try a lower --lr`);
         lossSum += lossValue * n;
@@ -261,7 +309,7 @@ export async function trainModel(
         return;
       }
     }
-  });
+  })();
   optimizer.dispose();
   return { state, stoppedEarly, interrupted };
 }

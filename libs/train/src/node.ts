@@ -3,6 +3,8 @@
  * and progress on the terminal (a bar on a TTY, JSON lines otherwise).
  */
 import { promises as fs } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { loadModelFolder, saveModelFolder, type EmotionModel } from '@emodetect/model/node';
@@ -17,7 +19,61 @@ import {
   type TrainState,
 } from './loop.ts';
 
+import type { ShardRequest, ShardResult, ShardWorker } from './shard.ts';
+import type { WorkerInit } from './worker.ts';
+
 export * from './index.ts';
+
+/** Data-parallel shards that pay off here: one per core, at most 4. */
+export function defaultWorkers(): number {
+  return Math.max(1, Math.min(4, availableParallelism()));
+}
+
+/**
+ * Start `count` worker threads, each holding a replica of `m` on the given tfjs backend, that
+ * compute training shards in parallel with the main thread.
+ */
+export async function startShardWorkers(m: EmotionModel, count: number, backend: string): Promise<ShardWorker[]> {
+  const init: WorkerInit = {
+    backend: (backend === 'tensorflow' ? 'node' : backend) as WorkerInit['backend'],
+    arch: m.metadata.arch,
+    labels: m.metadata.labels,
+    input: m.metadata.input,
+  };
+  return Promise.all(Array.from({ length: count }, () => startWorker(init)));
+}
+
+function startWorker(init: WorkerInit): Promise<ShardWorker> {
+  const worker = new Worker(new URL('./worker-entry.mjs', import.meta.url), { workerData: init });
+  let pending: { resolve: (r: ShardResult) => void; reject: (e: Error) => void } | null = null;
+  return new Promise((resolveReady, rejectReady) => {
+    worker.on('error', (e) => (pending ? pending.reject(e) : rejectReady(e)));
+    worker.on('exit', (code) => {
+      if (code !== 0) pending?.reject(new Error(`training worker exited with code ${code}`));
+    });
+    worker.on('message', (msg: { ready?: boolean; ok?: boolean; result?: ShardResult; error?: string }) => {
+      if (msg.ready) {
+        resolveReady({
+          run(req: ShardRequest, weights: Float32Array[]) {
+            return new Promise<ShardResult>((resolve, reject) => {
+              pending = { resolve, reject };
+              const transfer = [req.pixels.buffer, req.targets.buffer, req.sampleWeights.buffer, ...weights.map((w) => w.buffer)];
+              worker.postMessage({ req, weights }, transfer as ArrayBuffer[]);
+            });
+          },
+          async dispose() {
+            await worker.terminate();
+          },
+        });
+        return;
+      }
+      const p = pending;
+      pending = null;
+      if (msg.ok && msg.result) p?.resolve(msg.result);
+      else p?.reject(new Error(`training worker: ${msg.error}`));
+    });
+  });
+}
 
 /** Layout of a run folder. */
 export function runPaths(runDir: string) {
@@ -82,6 +138,7 @@ export async function runTraining(o: RunOptions): Promise<TrainResult> {
   const p = runPaths(o.runDir);
   await fs.mkdir(o.runDir, { recursive: true });
   const sink = o.progress ?? consoleProgress();
+  const workers = o.config.workers > 1 ? await startShardWorkers(o.model, o.config.workers - 1, tf.getBackend()) : [];
   let stop = false;
   const onSigint = () => {
     if (stop) process.exit(130);
@@ -112,9 +169,11 @@ export async function runTraining(o: RunOptions): Promise<TrainResult> {
         },
       },
       o.resume ? { state: o.resume.state, optimizerWeights: o.resume.optimizerWeights } : undefined,
+      workers,
     );
   } finally {
     process.off('SIGINT', onSigint);
+    await Promise.all(workers.map((w) => w.dispose()));
   }
 }
 

@@ -123,11 +123,11 @@ describe('training', () => {
     expect(log).toHaveLength(3);
   });
 
-  it('resuming from a checkpoint gives the same weights as an uninterrupted run', async () => {
+  it.each([[1], [2]])('resuming from a checkpoint gives the same weights as an uninterrupted run (%i workers)', async (workers) => {
     const ds = stripes(96, 3);
     const { train, val } = resolveSplits(ds, 1);
     const fresh = () => createModel({ arch: 'micro', labels: ds.classNames, seed: 5 });
-    const c = cfg({ epochs: 2, augment: DEFAULT_AUGMENT });
+    const c = cfg({ epochs: 2, augment: DEFAULT_AUGMENT, workers });
 
     const whole = fresh();
     await runTraining({ model: whole, data: { data: ds, train, val }, config: c, runDir: path.join(dir, 'whole'), progress: silent });

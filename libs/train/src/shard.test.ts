@@ -1,0 +1,59 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { initNodeBackend } from '@emodetect/backend/node';
+import { NO_AUGMENT } from '@emodetect/augment';
+import { computeShard, evenRanges, type ShardRequest } from './shard.ts';
+
+beforeAll(async () => {
+  await initNodeBackend({ backend: 'wasm' });
+});
+
+/** A conv net without batch-norm or dropout, so that shards are independent of each other. */
+function net(): tf.LayersModel {
+  const input = tf.input({ shape: [8, 8, 1] });
+  let x = tf.layers
+    .conv2d({ filters: 3, kernelSize: 3, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) })
+    .apply(input) as tf.SymbolicTensor;
+  x = tf.layers.flatten().apply(x) as tf.SymbolicTensor;
+  const out = tf.layers
+    .dense({ units: 4, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) })
+    .apply(x) as tf.SymbolicTensor;
+  return tf.model({ inputs: input, outputs: out });
+}
+
+function request(n: number, offset: number): ShardRequest {
+  return {
+    n,
+    height: 8,
+    width: 8,
+    classes: 4,
+    pixels: Float32Array.from({ length: n * 64 }, (_, i) => Math.abs(Math.sin(i + offset * 64))),
+    targets: Float32Array.from({ length: n * 4 }, (_, i) => ((Math.floor(i / 4) + offset) % 4 === i % 4 ? 1 : 0)),
+    sampleWeights: Float32Array.from({ length: n }, (_, i) => 1 + ((i + offset) % 3)),
+    augment: NO_AUGMENT,
+    augmentSeed: 1,
+    randomSeed: 2,
+  };
+}
+
+describe('data-parallel shards', () => {
+  it('split a batch evenly', () => {
+    expect(evenRanges(10, 3)).toEqual([
+      [0, 3],
+      [3, 6],
+      [6, 10],
+    ]);
+    expect(evenRanges(1, 2)).toEqual([[0, 1]]);
+  });
+
+  it('summed shard gradients equal the whole-batch gradient', () => {
+    const model = net();
+    const whole = computeShard(model, request(6, 0));
+    const a = computeShard(model, request(2, 0));
+    const b = computeShard(model, request(4, 2));
+    expect(a.lossSum + b.lossSum).toBeCloseTo(whole.lossSum, 4);
+    expect(a.weightSum + b.weightSum).toBe(whole.weightSum);
+    expect(a.hits + b.hits).toBe(whole.hits);
+    whole.grads.forEach((g, i) => g.forEach((v, j) => expect(a.grads[i][j] + b.grads[i][j]).toBeCloseTo(v, 4)));
+  });
+});
