@@ -177,7 +177,9 @@ describe('training on the real FER2013', () => {
     // Chance: always answering the majority class (happy) scores 879/3589 = 24.5% on PrivateTest.
     const majority = Math.max(...r.confusionMatrix.map((row: number[]) => row.reduce((a, b) => a + b, 0))) / r.n;
     expect(majority).toBeCloseTo(0.245, 2);
-    console.info(`PrivateTest accuracy after 3 epochs on 3,000 images: ${(100 * r.accuracy).toFixed(2)}% (majority class ${(100 * majority).toFixed(1)}%)`);
+    console.info(
+      `PrivateTest accuracy after 3 epochs on 3,000 images: ${(100 * r.accuracy).toFixed(2)}% (majority class ${(100 * majority).toFixed(1)}%)`,
+    );
     expect(r.accuracy).toBeGreaterThan(majority + 0.1);
   }, 900_000);
 });

@@ -2,9 +2,10 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describeBackend, initNodeBackend, BACKEND_NAMES, type BackendName } from '@emodetect/backend/node';
-import { confusionMatrixSvg, reportMarkdown } from '@emodetect/metrics';
+import { classificationReport, confusionMatrixSvg, reportMarkdown } from '@emodetect/metrics';
 import { loadModelFolder, ModelLoadError, type EmotionModel } from '@emodetect/model/node';
-import { evaluate, indicesForSplit, stratifiedSample } from '@emodetect/train/node';
+import { indicesForSplit, predictClasses, stratifiedSample } from '@emodetect/train/node';
+import { pixelDuplicates, splitIndices } from '@emodetect/preprocess';
 import { parseArgs } from 'node:util';
 import { choiceOption, intOption, parse } from './args.ts';
 import { UsageError } from './errors.ts';
@@ -23,6 +24,8 @@ Options:
   --json             print exactly one JSON object to stdout:
                      {"n","accuracy","macroF1","labels","perClass","confusionMatrix"}
   --report <dir>     also write report.md, report.json and confusion.svg there
+  --dedupe           leave out faces that are pixel-identical to a Training face (FER2013 leaks 288
+                     PrivateTest faces); without it both accuracies are reported on stderr
   --limit N          evaluate a stratified subset of N images
   --skip-bad         skip unreadable rows/images instead of stopping
   --backend B        ${BACKEND_NAMES.join(' | ')} (default: auto)`;
@@ -40,6 +43,8 @@ export async function loadModelArg(dir: string): Promise<EmotionModel> {
   return loadModelFolder(await resolveModelDir(dir));
 }
 
+const pct = (v: number) => (100 * v).toFixed(2);
+
 export async function evalCommand(argv: string[]): Promise<number> {
   const { values: v } = parse('eval', () =>
     parseArgs({
@@ -52,6 +57,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
         data: { type: 'string' },
         split: { type: 'string' },
         json: { type: 'boolean' },
+        dedupe: { type: 'boolean' },
         report: { type: 'string' },
         limit: { type: 'string' },
         'skip-bad': { type: 'boolean' },
@@ -84,12 +90,31 @@ export async function evalCommand(argv: string[]): Promise<number> {
     throw new UsageError(`eval: ${(e as Error).message}`);
   }
   if (limit !== undefined) idx = stratifiedSample(ds.labels, idx, limit, seed);
+  const trainIdx = split.toLowerCase() === 'training' ? [] : splitIndices(ds, 'Training');
+  const dups = new Set(trainIdx.length ? pixelDuplicates(ds, idx, trainIdx) : []);
+  if (v.dedupe) idx = idx.filter((i) => !dups.has(i));
   const t0 = performance.now();
-  const r = await evaluate(m, ds, idx);
+  const predicted = await predictClasses(m, ds, idx);
   const secs = (performance.now() - t0) / 1000;
+  const reportOn = (keep: (i: number) => boolean) => {
+    const pos = idx.map((_, p) => p).filter((p) => keep(idx[p]));
+    return classificationReport(
+      pos.map((p) => ds.labels[idx[p]]),
+      pos.map((p) => predicted[p]),
+      ds.classNames,
+    );
+  };
+  const r = reportOn(() => true);
+  const what = `${split}${v.dedupe ? ` without ${dups.size} faces also in Training` : ''}`;
   log.info(
-    `${modelDir} on ${split} (${r.n} images): accuracy ${(100 * r.accuracy).toFixed(2)}%, macro F1 ${(100 * r.macroF1).toFixed(2)}% [${(r.n / secs).toFixed(0)} img/s]`,
+    `${modelDir} on ${what} (${r.n} images): accuracy ${pct(r.accuracy)}%, macro F1 ${pct(r.macroF1)}% [${(r.n / secs).toFixed(0)} img/s]`,
   );
+  if (!v.dedupe && dups.size) {
+    const d = reportOn((i) => !dups.has(i));
+    log.info(
+      `  without the ${dups.size} faces that are pixel-identical to Training faces (${d.n} images): accuracy ${pct(d.accuracy)}%, macro F1 ${pct(d.macroF1)}%`,
+    );
+  }
   if (v.report) {
     await fs.mkdir(v.report, { recursive: true });
     await fs.writeFile(path.join(v.report, 'report.md'), reportMarkdown(r, `${m.metadata.name} on ${split}`));

@@ -143,3 +143,32 @@ export function ferPlusVotes(line: string, columns: number[]): number[] | null {
   if (votes.some((v) => !Number.isFinite(v) || v < 0)) throw new Error('has a missing or invalid vote count');
   return votes.reduce((a, b) => a + b, 0) > 0 ? votes : null;
 }
+
+/** A 53-bit FNV-1a-style hash of an image's bytes (collisions are resolved by comparing bytes). */
+function imageHash(px: Uint8Array): number {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193;
+  for (let i = 0; i < px.length; i++) {
+    h1 = Math.imul(h1 ^ px[i], 0x01000193);
+    h2 = Math.imul(h2 ^ px[i], 0x5bd1e995);
+  }
+  return (h1 >>> 0) * 2 ** 21 + ((h2 >>> 0) & 0x1fffff);
+}
+
+/**
+ * Indices among `candidates` whose pixels are identical to some image in `reference` (e.g. test
+ * faces that also occur in Training: FER2013 has 288 such PrivateTest faces).
+ */
+export function pixelDuplicates(ds: ImageDataset, candidates: readonly number[], reference: readonly number[]): number[] {
+  const per = ds.width * ds.height;
+  const img = (i: number) => ds.pixels.subarray(i * per, (i + 1) * per);
+  const seen = new Map<number, number[]>();
+  for (const r of reference) {
+    const h = imageHash(img(r));
+    const list = seen.get(h);
+    if (list) list.push(r);
+    else seen.set(h, [r]);
+  }
+  const same = (a: Uint8Array, b: Uint8Array) => a.every((v, i) => v === b[i]);
+  return candidates.filter((c) => seen.get(imageHash(img(c)))?.some((r) => same(img(c), img(r))) ?? false);
+}

@@ -17,6 +17,7 @@ import {
   resizeGray,
   rgbaToGray,
   splitIndices,
+  pixelDuplicates,
 } from './node.ts';
 
 let dir: string;
@@ -159,5 +160,18 @@ describe('the real FER2013 and FER+ files', () => {
     expect(agree / relabelled.count).toBeGreaterThan(0.6);
     const s = relabelled.softLabels!.subarray(0, 7).reduce((a, b) => a + b, 0);
     expect(s).toBeCloseTo(1, 5);
+  });
+});
+
+describe('pixelDuplicates', () => {
+  it('finds test images identical to training images, and only those', async () => {
+    const ds = await readFer2013(requireFer2013());
+    const dups = pixelDuplicates(ds, splitIndices(ds, 'PrivateTest'), splitIndices(ds, 'Training'));
+    // The dataset README: 288 PrivateTest faces are pixel-identical to Training faces.
+    expect(dups).toHaveLength(288);
+    const per = 2304;
+    const first = ds.pixels.subarray(dups[0] * per, dups[0] * per + per);
+    const twin = splitIndices(ds, 'Training').find((t) => ds.pixels.subarray(t * per, t * per + per).every((v, i) => v === first[i]));
+    expect(twin).toBeDefined();
   });
 });

@@ -4,8 +4,8 @@ import type { EmotionModel } from '@emodetect/model';
 import type { ImageDataset } from '@emodetect/preprocess';
 import { validate } from './loop.ts';
 
-export async function evaluate(m: EmotionModel, ds: ImageDataset, indices: number[]): Promise<ClassificationReport> {
-  if (indices.length === 0) throw new Error('no images to evaluate');
+/** Check that a model can be evaluated on a dataset (same classes, same image size). */
+function checkCompatible(m: EmotionModel, ds: ImageDataset): void {
   const dsLabels = ds.classNames.join(',');
   const modelLabels = m.metadata.labels.join(',');
   if (dsLabels !== modelLabels) throw new Error(`the model's classes (${modelLabels}) differ from the dataset's (${dsLabels})`);
@@ -14,7 +14,18 @@ export async function evaluate(m: EmotionModel, ds: ImageDataset, indices: numbe
       `the dataset's images are ${ds.width}x${ds.height} but the model takes ${m.metadata.input.width}x${m.metadata.input.height}`,
     );
   }
-  const { predicted } = await validate(m, ds, indices);
+}
+
+/** Predicted class of each image at `indices` (with the model's declared TTA). */
+export async function predictClasses(m: EmotionModel, ds: ImageDataset, indices: number[]): Promise<Int32Array> {
+  if (indices.length === 0) throw new Error('no images to evaluate');
+  checkCompatible(m, ds);
+  return (await validate(m, ds, indices)).predicted;
+}
+
+/** The classification report of `m` on the images at `indices`. */
+export async function evaluate(m: EmotionModel, ds: ImageDataset, indices: number[]): Promise<ClassificationReport> {
+  const predicted = await predictClasses(m, ds, indices);
   return classificationReport(
     indices.map((i) => ds.labels[i]),
     predicted,
