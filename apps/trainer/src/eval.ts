@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describeBackend, initNodeBackend, BACKEND_NAMES, type BackendName } from '@emodetect/backend/node';
 import { classificationReport, confusionMatrixSvg, reportMarkdown } from '@emodetect/metrics';
-import { loadModelFolder, ModelLoadError, type EmotionModel } from '@emodetect/model/node';
+import { bundledModelDir, loadModelFolder, ModelLoadError, type EmotionModel } from '@emodetect/model/node';
 import { indicesForSplit, predictClasses, stratifiedSample } from '@emodetect/train/node';
 import { pixelDuplicates, splitIndices } from '@emodetect/preprocess';
 import { parseArgs } from 'node:util';
@@ -12,12 +12,13 @@ import { UsageError } from './errors.ts';
 import { loadDataset } from './data.ts';
 import { stderrLog } from './log.ts';
 
-export const EVAL_HELP = `emodetect eval --model <dir> --data <csv|csv.gz|folder> [options]
+export const EVAL_HELP = `emodetect eval [--model <dir>] --data <csv|csv.gz|folder> [options]
 
 Evaluate a model folder (or a run folder, whose model/ is used) on one split of a dataset.
 
 Options:
-  --model <dir>      model folder with model.json, weights and metadata.json (required)
+  --model <dir>      model folder with model.json, weights and metadata.json
+                     (default: the bundled models/fer-small)
   --data <path>      FER2013 CSV (.csv/.csv.gz) or image folder (required)
   --split S          PrivateTest | PublicTest | Training | val | a folder split name (default: PrivateTest
                      for FER2013, else test or val)
@@ -69,13 +70,12 @@ export async function evalCommand(argv: string[]): Promise<number> {
     process.stdout.write(EVAL_HELP + '\n');
     return 0;
   }
-  if (!v.model) throw new UsageError('eval: --model <dir> is required (see emodetect eval --help)');
   if (!v.data) throw new UsageError('eval: --data <csv|csv.gz|folder> is required (see emodetect eval --help)');
   const backend = choiceOption<BackendName>('eval', 'backend', v.backend, BACKEND_NAMES, 'auto');
   const limit = v.limit === undefined ? undefined : intOption('eval', 'limit', v.limit, 1);
   const log = stderrLog(Boolean(v.json));
 
-  const modelDir = await resolveModelDir(v.model);
+  const modelDir = await resolveModelDir(v.model ?? bundledModelDir());
   const info = await initNodeBackend({ backend });
   log.info(describeBackend(info));
   const m = await loadModelFolder(modelDir);

@@ -1,6 +1,7 @@
 /** Node entry point of @emodetect/model: save and load model folders atomically. */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { validateMetadata, type ModelMetadata } from './metadata.ts';
 import type { EmotionModel } from './index.ts';
@@ -13,6 +14,14 @@ export class ModelLoadError extends Error {
 }
 
 const WEIGHTS_FILE = 'weights.bin';
+
+/** The model used when none is named: shipped in the repository's `models/` folder. */
+export const DEFAULT_MODEL_NAME = 'fer-small';
+
+/** Folder of a model shipped in the repository's `models/` folder. */
+export function bundledModelDir(name: string = DEFAULT_MODEL_NAME): string {
+  return fileURLToPath(new URL(`../../../models/${name}`, import.meta.url));
+}
 
 /**
  * Write `dir` as a complete model folder in one step: files go to a sibling temporary folder that
