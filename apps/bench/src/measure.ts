@@ -1,0 +1,116 @@
+/**
+ * One training-throughput measurement in this process: a registered architecture through the real
+ * training loop (augmentation, data-parallel workers, Adam) on synthetic 48x48 data, and one
+ * profiled step to show where the time goes.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { initNodeBackend, type BackendName } from '@emodetect/backend/node';
+import { createModel } from '@emodetect/model';
+import type { ImageDataset } from '@emodetect/preprocess';
+import { DEFAULT_TRAIN_CONFIG, startShardWorkers, trainModel } from '@emodetect/train/node';
+
+export interface TrainBenchConfig {
+  arch: string;
+  batch: number;
+  /** A tfjs backend with this project's kernels, or `wasm-stock`: tfjs-backend-wasm as shipped. */
+  backend: BackendName | 'wasm-stock';
+  workers: number;
+  /** Timed steps (after one warm-up step). */
+  steps: number;
+}
+
+export interface TrainBenchResult extends TrainBenchConfig {
+  ok: boolean;
+  /** Why it could not train, when `ok` is false. */
+  error?: string;
+  imagesPerSecond?: number;
+  msPerStep?: number;
+  /** One profiled single-thread step: its wall time and the kernels that took longest. */
+  topKernels?: { name: string; ms: number }[];
+  profiledWallMs?: number;
+}
+
+function syntheticData(n: number): ImageDataset {
+  return {
+    width: 48,
+    height: 48,
+    count: n,
+    pixels: Uint8Array.from({ length: n * 2304 }, (_, i) => (i * 7919) % 256),
+    labels: Uint8Array.from({ length: n }, (_, i) => i % 7),
+    classNames: ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'],
+    splits: new Uint8Array(n),
+    splitNames: ['all'],
+    origins: [],
+    rowIds: new Int32Array(n),
+  };
+}
+
+async function useStockWasm(): Promise<void> {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  const { createRequire } = await import('node:module');
+  const path = await import('node:path');
+  wasm.setWasmPaths(path.dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json')) + '/dist/');
+  tf.enableProdMode();
+  await tf.setBackend('wasm');
+}
+
+export async function measureTraining(c: TrainBenchConfig): Promise<TrainBenchResult> {
+  let backendName: string;
+  if (c.backend === 'wasm-stock') {
+    await useStockWasm();
+    backendName = 'wasm';
+  } else {
+    backendName = (await initNodeBackend({ backend: c.backend })).name;
+  }
+  const m = createModel({ arch: c.arch });
+  const x = tf.randomUniform([c.batch, 48, 48, 1]);
+  const y = tf.oneHot(tf.randomUniform([c.batch], 0, 7, 'int32'), 7);
+  const optimizer = tf.train.adam(1e-3);
+  const step = () => {
+    const loss = optimizer.minimize(
+      () => tf.losses.softmaxCrossEntropy(y, m.model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+      true,
+    );
+    loss!.dataSync();
+    loss!.dispose();
+  };
+  try {
+    step();
+  } catch (e) {
+    return { ...c, ok: false, error: (e as Error).message.split('\n')[0] };
+  }
+  const t0 = performance.now();
+  const profile = await tf.profile(step);
+  const profiledWallMs = performance.now() - t0;
+  const byKernel = new Map<string, number>();
+  // Composite kernels (ours) call other kernels, whose time they include.
+  for (const k of profile.kernels) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + Number(k.kernelTimeMs));
+  const topKernels = [...byKernel]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 6)
+    .map(([name, ms]) => ({ name, ms }));
+
+  // Throughput through the real loop.
+  const n = c.batch * (c.steps + 1);
+  const ds = syntheticData(n);
+  const pool = c.workers > 1 ? await startShardWorkers(m, c.workers - 1, backendName) : [];
+  const idx = Array.from({ length: n }, (_, i) => i);
+  let start = 0;
+  let timed = 0;
+  await trainModel(
+    m,
+    { data: ds, train: idx, val: idx.slice(0, 8) },
+    { ...DEFAULT_TRAIN_CONFIG, epochs: 1, batchSize: c.batch, workers: c.workers },
+    {
+      onBatch: (b) => {
+        if (b.batch === 1) start = performance.now();
+        else timed++;
+      },
+    },
+    undefined,
+    pool,
+  );
+  const msPerStep = (performance.now() - start) / timed;
+  await Promise.all(pool.map((w) => w.dispose()));
+  return { ...c, ok: true, imagesPerSecond: (c.batch / msPerStep) * 1000, msPerStep, topKernels, profiledWallMs };
+}
