@@ -144,7 +144,7 @@ describe('training on the real FER2013', () => {
     expect(killed.signal).toBe('SIGKILL');
     expect(epochLinesAtKill).toBe(1);
     // Nothing half-written is left beside the run's folders.
-    expect((await readdir(run)).sort()).toEqual(['last', 'log.jsonl', 'model']);
+    expect((await readdir(run)).sort()).toEqual(['curves.svg', 'last', 'log.jsonl', 'model']);
     const state = JSON.parse(await readFile(path.join(run, 'last', 'train-state.json'), 'utf8'));
     expect(state.state.epoch).toBe(1);
 

@@ -6,6 +6,7 @@
 import { ConfusionMatrix } from 'ml-confusion-matrix';
 
 export { confusionMatrixSvg, type SvgOptions } from './svg.ts';
+export { trainingCurvesSvg, type CurvePoint } from './curves.ts';
 
 export interface ClassMetrics {
   precision: number;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { accuracy, classificationReport, confusionMatrixSvg, reportMarkdown } from './index.ts';
+import { accuracy, classificationReport, confusionMatrixSvg, reportMarkdown, trainingCurvesSvg } from './index.ts';
 
 describe('classificationReport', () => {
   // true:      a a a b b c
@@ -45,5 +45,21 @@ describe('classificationReport', () => {
     expect(svg.trim().endsWith('</svg>')).toBe(true);
     expect(svg).toContain('T &lt;&amp;&gt;');
     expect((svg.match(/<rect /g) ?? []).length).toBe(1 + 9);
+  });
+});
+
+describe('trainingCurvesSvg', () => {
+  it('draws one polyline per series and circles the best validation accuracy', () => {
+    const h = [1, 2, 3].map((epoch) => ({
+      epoch,
+      trainLoss: 2 - epoch / 3,
+      valLoss: 1.9 - epoch / 4,
+      trainAccuracy: 0.2 * epoch,
+      valAccuracy: [0.3, 0.5, 0.4][epoch - 1],
+    }));
+    const svg = trainingCurvesSvg(h, 'run');
+    expect((svg.match(/<polyline /g) ?? []).length).toBe(4);
+    expect(svg).toContain('best 50.0% (epoch 2)');
+    expect(() => trainingCurvesSvg([])).toThrow(/no epochs/);
   });
 });

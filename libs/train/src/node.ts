@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { trainingCurvesSvg } from '@emodetect/metrics';
 import { loadModelFolder, saveModelFolder, type EmotionModel } from '@emodetect/model/node';
 import {
   trainModel,
@@ -83,6 +84,8 @@ export function runPaths(runDir: string) {
     /** The last completed epoch: model folder + optimizer state + train state. */
     last: path.join(runDir, 'last'),
     log: path.join(runDir, 'log.jsonl'),
+    /** Loss and accuracy per epoch, training vs validation (SVG). */
+    curves: path.join(runDir, 'curves.svg'),
   };
 }
 
@@ -165,6 +168,7 @@ export async function runTraining(o: RunOptions): Promise<TrainResult> {
             await saveModelFolder(o.model, p.best);
           }
           await fs.appendFile(p.log, JSON.stringify({ ...record, improved }) + '\n');
+          await writeAtomically(p.curves, trainingCurvesSvg(state.history, `${o.model.metadata.name}: training curves`));
           sink.epoch(record, improved);
         },
       },
@@ -175,6 +179,13 @@ export async function runTraining(o: RunOptions): Promise<TrainResult> {
     process.off('SIGINT', onSigint);
     await Promise.all(workers.map((w) => w.dispose()));
   }
+}
+
+/** Write a file by writing a sibling and renaming it over the target. */
+async function writeAtomically(file: string, content: string): Promise<void> {
+  const tmp = `${file}.tmp-${process.pid}`;
+  await fs.writeFile(tmp, content);
+  await fs.rename(tmp, file);
 }
 
 const fmtTime = (s: number) => {

@@ -121,6 +121,7 @@ describe('training', () => {
     expect(report.accuracy).toBeGreaterThan(0.9);
     const log = (await readFile(runPaths(runDir).log, 'utf8')).trim().split('\n');
     expect(log).toHaveLength(3);
+    expect(await readFile(runPaths(runDir).curves, 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>$/);
   });
 
   it.each([[1], [2]])('resuming from a checkpoint gives the same weights as an uninterrupted run (%i workers)', async (workers) => {
