@@ -94,7 +94,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const dups = new Set(trainIdx.length ? pixelDuplicates(ds, idx, trainIdx) : []);
   if (v.dedupe) idx = idx.filter((i) => !dups.has(i));
   const t0 = performance.now();
-  const predicted = await predictClasses(m, ds, idx);
+  const predicted = await predictClasses(m, ds, idx, (done, total) => log.progress(`classifying ${done}/${total}`, done / total));
   const secs = (performance.now() - t0) / 1000;
   const reportOn = (keep: (i: number) => boolean) => {
     const pos = idx.map((_, p) => p).filter((p) => keep(idx[p]));

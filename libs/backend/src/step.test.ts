@@ -16,7 +16,7 @@ function step(): number[][] {
   x = tf.layers.globalAveragePooling2d({}).apply(x) as tf.SymbolicTensor;
   const out = tf.layers.dense({ units: 3, activation: 'softmax' }).apply(x) as tf.SymbolicTensor;
   const model = tf.model({ inputs: input, outputs: out });
-  model.setWeights(model.weights.map((w, k) => tf.tensor(fixedValues(w.name, w.shape as number[], k), w.shape)));
+  model.setWeights(model.weights.map((w, k) => tf.tensor(fixedValues(w.name, w.shape as number[], k), w.shape as number[])));
   const opt = tf.train.adam(0.01);
   const xs = tf.tensor4d(
     Array.from({ length: 5 * 144 }, (_, i) => Math.cos(i * 0.37)),

@@ -78,8 +78,20 @@ export function predictTensor(m: EmotionModel, x: tf.Tensor4D): tf.Tensor2D {
   });
 }
 
+export interface PredictOptions {
+  /** Faces per forward pass (default 256). */
+  batchSize?: number;
+  /** Called after each batch with the number of faces done. */
+  onProgress?: (done: number, total: number) => void;
+}
+
 /** Class probabilities for n preprocessed faces, in batches; row i is face i. */
-export async function predictProbabilities(m: EmotionModel, faces: Float32Array, n: number, batchSize = 256): Promise<Float32Array> {
+export async function predictProbabilities(
+  m: EmotionModel,
+  faces: Float32Array,
+  n: number,
+  { batchSize = 256, onProgress }: PredictOptions = {},
+): Promise<Float32Array> {
   const { height, width, channels } = m.metadata.input;
   const per = height * width * channels;
   const k = m.metadata.labels.length;
@@ -91,6 +103,7 @@ export async function predictProbabilities(m: EmotionModel, faces: Float32Array,
     out.set(await p.data(), start * k);
     x.dispose();
     p.dispose();
+    onProgress?.(start + count, n);
   }
   return out;
 }

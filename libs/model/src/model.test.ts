@@ -60,7 +60,7 @@ describe('model folders', () => {
     const back = await loadModelFolder(target);
     expect(back.metadata).toEqual(m.metadata);
     const faces = Float32Array.from({ length: 3 * 2304 }, (_, i) => ((i * 7919) % 255) / 255);
-    const p1 = await predictProbabilities(m, faces, 3, 2);
+    const p1 = await predictProbabilities(m, faces, 3, { batchSize: 2 });
     const p2 = await predictProbabilities(back, faces, 3);
     p1.forEach((v, i) => expect(p2[i]).toBeCloseTo(v, 5));
     expect(argmaxRows(p1, 7)).toHaveLength(3);

@@ -17,10 +17,15 @@ function checkCompatible(m: EmotionModel, ds: ImageDataset): void {
 }
 
 /** Predicted class of each image at `indices` (with the model's declared TTA). */
-export async function predictClasses(m: EmotionModel, ds: ImageDataset, indices: number[]): Promise<Int32Array> {
+export async function predictClasses(
+  m: EmotionModel,
+  ds: ImageDataset,
+  indices: number[],
+  onProgress?: (done: number, total: number) => void,
+): Promise<Int32Array> {
   if (indices.length === 0) throw new Error('no images to evaluate');
   checkCompatible(m, ds);
-  return (await validate(m, ds, indices)).predicted;
+  return (await validate(m, ds, indices, onProgress)).predicted;
 }
 
 /** The classification report of `m` on the images at `indices`. */

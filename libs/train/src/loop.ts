@@ -202,9 +202,10 @@ export async function validate(
   m: EmotionModel,
   ds: ImageDataset,
   idx: number[],
+  onProgress?: (done: number, total: number) => void,
 ): Promise<{ loss: number; accuracy: number; predicted: Int32Array }> {
   const k = ds.classNames.length;
-  const probs = await predictProbabilities(m, gatherImages(ds, idx), idx.length);
+  const probs = await predictProbabilities(m, gatherImages(ds, idx), idx.length, { onProgress });
   const predicted = argmaxRows(probs, k);
   let loss = 0;
   idx.forEach((j, i) => (loss -= Math.log(Math.max(1e-7, probs[i * k + ds.labels[j]]))));
