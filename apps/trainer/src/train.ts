@@ -1,5 +1,6 @@
 /** `emodetect train`: FER2013 CSV or image folder in, a run folder with the best model out. */
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describeBackend, initNodeBackend, type BackendName, BACKEND_NAMES } from '@emodetect/backend/node';
 import { DEFAULT_AUGMENT, NO_AUGMENT } from '@emodetect/augment';
@@ -170,6 +171,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
         epochs: state.epoch,
         batchSize: config.batchSize,
         backend: info.name,
+        hardware: `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'unknown CPU'} (${config.workers} worker${config.workers > 1 ? 's' : ''})`,
         wallSeconds: Math.round((performance.now() - t0) / 1000),
         finishedAt: new Date().toISOString(),
       };

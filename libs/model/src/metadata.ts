@@ -20,6 +20,8 @@ export interface TrainingProvenance {
   epochs: number;
   batchSize: number;
   backend: string;
+  /** Where it trained, e.g. "2 x Intel Xeon … (wasm, 2 workers)". */
+  hardware?: string;
   wallSeconds: number;
   finishedAt: string;
 }

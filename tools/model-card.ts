@@ -1,0 +1,142 @@
+/**
+ * Evaluate a model folder on FER2013 and write what its model card needs into the folder:
+ * metrics in metadata.json (PrivateTest with and without the faces leaked from Training,
+ * PublicTest), MODEL_CARD.md generated from them, and confusion-privatetest.svg.
+ *
+ *   npx tsx tools/model-card.ts <model-dir> <fer2013.csv.gz> [--run <run-dir>] [--notes <file.md>]
+ *
+ * `--run` copies the run's training curves (curves.svg) next to the card; `--notes` appends a
+ * hand-written section (what was tried, what it gave).
+ */
+import { copyFile, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { initNodeBackend } from '@emodetect/backend/node';
+import { classificationReport, confusionMatrixSvg, reportMarkdown, type ClassificationReport } from '@emodetect/metrics';
+import { loadModelFolder, type MetricsSummary } from '@emodetect/model/node';
+import { pixelDuplicates, readFer2013, splitIndices } from '@emodetect/preprocess/node';
+import { predictClasses } from '@emodetect/train/node';
+
+const { values: v, positionals } = parseArgs({ allowPositionals: true, options: { run: { type: 'string' }, notes: { type: 'string' } } });
+const [modelDir, dataFile] = positionals;
+if (!modelDir || !dataFile) {
+  console.error('usage: npx tsx tools/model-card.ts <model-dir> <fer2013.csv.gz> [--run <run-dir>] [--notes <file.md>]');
+  process.exit(2);
+}
+
+const info = await initNodeBackend();
+const m = await loadModelFolder(modelDir);
+const ds = await readFer2013(dataFile);
+const train = splitIndices(ds, 'Training');
+const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+
+async function evaluateSplit(split: string): Promise<{ all: ClassificationReport; dedup: ClassificationReport; dups: number }> {
+  const idx = splitIndices(ds, split);
+  const dups = new Set(pixelDuplicates(ds, idx, train));
+  const predicted = await predictClasses(m, ds, idx);
+  const report = (keep: (i: number) => boolean) => {
+    const pos = idx.map((_, p) => p).filter((p) => keep(idx[p]));
+    return classificationReport(
+      pos.map((p) => ds.labels[idx[p]]),
+      pos.map((p) => predicted[p]),
+      ds.classNames,
+    );
+  };
+  return { all: report(() => true), dedup: report((i) => !dups.has(i)), dups: dups.size };
+}
+
+const t0 = performance.now();
+const priv = await evaluateSplit('PrivateTest');
+const evalSeconds = (performance.now() - t0) / 1000;
+const pub = await evaluateSplit('PublicTest');
+const summary = (split: string, r: ClassificationReport): MetricsSummary => ({ split, n: r.n, accuracy: r.accuracy, macroF1: r.macroF1 });
+m.metadata.metrics = [summary('PrivateTest', priv.all), summary('PrivateTest-dedup', priv.dedup), summary('PublicTest', pub.all)];
+const metaFile = path.join(modelDir, 'metadata.json');
+await writeFile(`${metaFile}.tmp`, JSON.stringify(m.metadata, null, 2) + '\n');
+await rename(`${metaFile}.tmp`, metaFile);
+await writeFile(
+  path.join(modelDir, 'confusion-privatetest.svg'),
+  confusionMatrixSvg(priv.all, { title: `${m.metadata.name} on FER2013 PrivateTest` }),
+);
+let curves = '';
+if (v.run) {
+  await copyFile(path.join(v.run, 'curves.svg'), path.join(modelDir, 'curves.svg')).then(
+    () => (curves = '\n![Training curves](curves.svg)\n'),
+    () => undefined,
+  );
+}
+const weightsBytes = (await stat(path.join(modelDir, 'weights.bin'))).size;
+const t = m.metadata.training;
+const notes = v.notes ? '\n' + (await readFile(v.notes, 'utf8')).trim() + '\n' : '';
+
+const card = `# Model card: ${m.metadata.name}
+
+${m.metadata.name} classifies a 48x48 grayscale face into one of seven emotions:
+${m.metadata.labels.join(', ')}. The emodetect trainer trained it on FER2013.
+Every number below comes from \`tools/model-card.ts\` (see [Reproduce](#reproduce)).
+The CI test \`apps/trainer/src/bundled-model.test.ts\` recomputes the PrivateTest accuracy.
+
+## Results on FER2013
+
+| split | images | accuracy | macro F1 |
+| --- | ---: | ---: | ---: |
+| PrivateTest (final test, never used for choices) | ${priv.all.n} | **${pct(priv.all.accuracy)}** | ${pct(priv.all.macroF1)} |
+| PrivateTest without the ${priv.dups} faces pixel-identical to Training faces | ${priv.dedup.n} | ${pct(priv.dedup.accuracy)} | ${pct(priv.dedup.macroF1)} |
+| PublicTest (validation: used to pick the epoch) | ${pub.all.n} | ${pct(pub.all.accuracy)} | ${pct(pub.all.macroF1)} |
+
+For comparison, measured on the same PrivateTest faces (wasm, 1 thread): face-api.js's
+expression model scores 58.9% and Human's emotion model 66.6%.
+
+${reportMarkdown(priv.all, 'PrivateTest: per class').replace(/^### /m, '### ')}
+![Confusion matrix on PrivateTest](confusion-privatetest.svg)
+${curves}
+## Model
+
+| | |
+| --- | --- |
+| architecture | \`${m.metadata.arch}\`: see the registry in \`libs/model/src/architectures.ts\` |
+| parameters | ${m.metadata.parameters.toLocaleString('en-US')} |
+| weights | \`weights.bin\`, ${(weightsBytes / 1e6).toFixed(2)} MB, float32 |
+| input | ${m.metadata.input.width}x${m.metadata.input.height} grayscale (BT.601 luma), pixel / 255, then (x - ${m.metadata.input.mean}) / ${m.metadata.input.std} |
+| test-time augmentation | ${m.metadata.tta} |
+| classes, in output order | ${m.metadata.labels.join(', ')} |
+| inference speed | ${(priv.all.n / evalSeconds || 0).toFixed(0)} faces/s in batches of 256 on ${info.name} (1 thread), measured while writing this card |
+
+## Training
+
+| | |
+| --- | --- |
+| command | \`${t?.command ?? 'unknown'}\` |
+| seed | ${t?.seed ?? 'unknown'} |
+| data | \`${t?.dataFile ?? '?'}\`, sha256 \`${t?.dataSha256 ?? '?'}\` |
+| training images | ${t?.trainImages ?? '?'} (FER2013 Training); validation on PublicTest |
+| epochs run, batch | ${t?.epochs ?? '?'} (best epoch kept), ${t?.batchSize ?? '?'} |
+| hardware, backend | ${t?.hardware ?? 'not recorded'}, ${t?.backend ?? '?'} |
+| wall time | ${t ? `${(t.wallSeconds / 60).toFixed(0)} min` : '?'} |
+
+## Known weaknesses
+
+- **Disgust and fear.** Disgust has 436 training images (1.5% of Training), so its recall is
+  low. Fear is often confused with sad and surprise. Treat these two labels with care.
+- **Label noise.** FER2013 labels are noisy: the FER+ re-annotation agrees with the original
+  label on only about 65% of faces. Human accuracy on FER2013 is about 65%.
+- **Data bias.** FER2013 faces come from a web image search. The distribution of age, skin
+  tone, gender and culture is not documented and not balanced. Expect accuracy to vary across
+  groups, and do not use this model for decisions about people.
+- **Input domain.** The model expects frontal, roughly centred 48x48 grayscale face crops like
+  FER2013's. Strong rotation, occlusion, profile views and very low light are outside what it
+  has seen.
+- **Posed vs felt.** The model recognises facial expressions, not felt emotions.
+${notes}
+## Reproduce
+
+\`\`\`sh
+${t?.command?.replace(/^emodetect/, 'npx emodetect') ?? '# training command not recorded'}
+npx tsx tools/model-card.ts <run>/model ../shared/data/fer2013/fer2013.csv.gz --run <run>
+npx emodetect eval --model ${modelDir} --data ../shared/data/fer2013/fer2013.csv.gz --split PrivateTest
+\`\`\`
+`;
+await writeFile(path.join(modelDir, 'MODEL_CARD.md'), card);
+console.log(
+  `${modelDir}: PrivateTest ${pct(priv.all.accuracy)} (${pct(priv.dedup.accuracy)} without ${priv.dups} duplicates), PublicTest ${pct(pub.all.accuracy)}`,
+);
