@@ -143,3 +143,42 @@ export function prepareInput(img: GrayImage | RgbaImage, input: InputConfig, cro
 function isGray(img: GrayImage | RgbaImage): img is GrayImage {
   return img.data.length === img.width * img.height;
 }
+
+/**
+ * Crop a rotated square from a grayscale image and resample it to `outW` x `outH` (bilinear,
+ * box-filtered first when shrinking by 2x or more). The square has side `side` pixels, is centred
+ * at (cx, cy) and rotated by `angle` radians (counter-clockwise in image coordinates, y down), so
+ * that content rotated by `angle` comes out upright. Pixels outside the image repeat the edge.
+ */
+export function warpCropGray(img: GrayImage, cx: number, cy: number, side: number, angle: number, outW: number, outH: number): GrayImage {
+  if (side <= 0 || outW <= 0 || outH <= 0) throw new Error(`warpCropGray: empty crop (side ${side}, output ${outW}x${outH})`);
+  let src = img;
+  let scale = 1;
+  const factor = Math.floor(side / Math.max(outW, outH));
+  if (factor >= 2) {
+    // Downsample the axis-aligned bounds of the rotated square, then warp in reduced coordinates.
+    const r = (side / 2) * (Math.abs(Math.cos(angle)) + Math.abs(Math.sin(angle)));
+    const x0 = Math.max(0, Math.floor(cx - r));
+    const y0 = Math.max(0, Math.floor(cy - r));
+    const x1 = Math.min(img.width, Math.ceil(cx + r));
+    const y1 = Math.min(img.height, Math.ceil(cy + r));
+    if (x1 - x0 >= factor && y1 - y0 >= factor) {
+      src = boxDownsample(img, { x: x0, y: y0, width: x1 - x0, height: y1 - y0 }, factor);
+      cx = (cx - x0) / factor;
+      cy = (cy - y0) / factor;
+      scale = factor;
+    }
+  }
+  const s = side / scale;
+  const cos = Math.cos(angle);
+  const sin = Math.sin(angle);
+  const out = new Uint8Array(outW * outH);
+  for (let y = 0; y < outH; y++) {
+    const v = ((y + 0.5) / outH - 0.5) * s;
+    for (let x = 0; x < outW; x++) {
+      const u = ((x + 0.5) / outW - 0.5) * s;
+      out[y * outW + x] = Math.round(sample(src, cx + u * cos - v * sin - 0.5, cy + u * sin + v * cos - 0.5));
+    }
+  }
+  return { width: outW, height: outH, data: out };
+}

@@ -1,0 +1,98 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initNodeBackend } from '@emodetect/backend/node';
+import { composeScene, DEFAULT_SCENE, FACE_IN_TILE, type SceneOptions } from '@emodetect/datasets';
+import { readFer2013, splitIndices, warpCropGray, type ImageDataset } from '@emodetect/preprocess/node';
+import { requireFer2013 } from '../../../tools/test-data.ts';
+import { KEYPOINT_NAMES, createNodeFaceDetector, cropFaceGray, iou, type FaceDetector } from './node.ts';
+
+let ds: ImageDataset;
+let pool: number[];
+let detector: FaceDetector;
+const INPUT = { width: 48, height: 48, channels: 1 as const, mean: 0, std: 1 };
+// One large face per scene, as from a webcam at arm's length.
+const SELFIE: SceneOptions = { ...DEFAULT_SCENE, minFaces: 1, maxFaces: 1, minSize: 180, maxSize: 280, occlusion: 0 };
+
+beforeAll(async () => {
+  await initNodeBackend({ backend: 'wasm' });
+  ds = await readFer2013(requireFer2013());
+  pool = splitIndices(ds, 'PrivateTest');
+  detector = await createNodeFaceDetector({ maxFaces: 5 });
+});
+
+describe('face detection on composed scenes (model files read from disk, offline)', () => {
+  it('returns typed faces: box, score and the six keypoints', async () => {
+    const scene = composeScene(ds, pool, 2000, SELFIE);
+    const faces = await detector.estimateFaces(scene.image);
+    expect(faces.length).toBeGreaterThan(0);
+    const f = faces[0];
+    expect(f.score).toBeGreaterThanOrEqual(0.5);
+    expect(f.score).toBeLessThanOrEqual(1);
+    expect(f.keypoints.map((k) => k.name)).toEqual([...KEYPOINT_NAMES]);
+    expect(iou(f.box, scene.faces[0].faceBox)).toBeGreaterThan(0.5);
+  });
+
+  it('finds most single large faces with IoU >= 0.5', async () => {
+    let found = 0;
+    for (let s = 0; s < 40; s++) {
+      const scene = composeScene(ds, pool, 2000 + s, SELFIE);
+      const faces = await detector.estimateFaces(scene.image);
+      if (faces.some((d) => iou(d.box, scene.faces[0].faceBox) >= 0.5)) found++;
+    }
+    console.info(`short-range detector: ${found}/40 single large faces found with IoU >= 0.5`);
+    expect(found / 40).toBeGreaterThanOrEqual(0.8);
+  });
+
+  it('finds no face in a background without faces', async () => {
+    for (let s = 0; s < 5; s++) {
+      const empty = composeScene(ds, pool, 3000 + s, { ...DEFAULT_SCENE, minFaces: 0, maxFaces: 0 });
+      expect(await detector.estimateFaces(empty.image)).toEqual([]);
+    }
+  });
+});
+
+function correlation(a: Uint8Array, b: Uint8Array): number {
+  const n = a.length;
+  const ma = a.reduce((x, y) => x + y, 0) / n;
+  const mb = b.reduce((x, y) => x + y, 0) / n;
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < n; i++) {
+    ab += (a[i] - ma) * (b[i] - mb);
+    aa += (a[i] - ma) ** 2;
+    bb += (b[i] - mb) ** 2;
+  }
+  return ab / Math.sqrt(aa * bb);
+}
+
+describe('cropFace', () => {
+  it('levels a tilted face by its eyes: the aligned crop matches the upright face better', async () => {
+    let better = 0;
+    let tried = 0;
+    for (let s = 0; s < 12; s++) {
+      const scene = composeScene(ds, pool, 4000 + s, { ...SELFIE, rotation: 25 });
+      const truth = scene.faces[0];
+      if (Math.abs(truth.rotation) < 10) continue;
+      const [face] = await detector.estimateFaces(scene.image);
+      if (!face || iou(face.box, truth.faceBox) < 0.4) continue;
+      tried++;
+      const gray = {
+        width: scene.image.width,
+        height: scene.image.height,
+        data: Uint8Array.from({ length: scene.image.width * scene.image.height }, (_, i) => scene.image.data[4 * i]),
+      };
+      // The upright face region of the source tile, with the same margin as the crop.
+      const tile = { width: 48, height: 48, data: ds.pixels.slice(truth.index * 2304, (truth.index + 1) * 2304) };
+      const side = FACE_IN_TILE.size * 48 * 1.15;
+      const c = (FACE_IN_TILE.x + FACE_IN_TILE.size / 2) * 48;
+      const m = (FACE_IN_TILE.y + FACE_IN_TILE.size / 2) * 48;
+      const reference = warpCropGray(tile, c, m, side, 0, 48, 48);
+      const aligned = cropFaceGray(gray, face, INPUT, { margin: 0.15 });
+      const unaligned = cropFaceGray(gray, face, INPUT, { margin: 0.15, align: false });
+      expect([aligned.width, aligned.height]).toEqual([48, 48]);
+      if (correlation(aligned.data, reference.data) > correlation(unaligned.data, reference.data)) better++;
+    }
+    expect(tried).toBeGreaterThanOrEqual(4);
+    expect(better / tried).toBeGreaterThanOrEqual(0.75);
+  });
+});
