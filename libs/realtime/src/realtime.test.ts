@@ -1,0 +1,109 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { initNodeBackend } from '@emodetect/backend/node';
+import { composeScene, DEFAULT_SCENE } from '@emodetect/datasets';
+import { createNodeFaceDetector, type FaceDetector } from '@emodetect/face-detect/node';
+import { createModel } from '@emodetect/model';
+import { readFer2013, splitIndices, type ImageDataset } from '@emodetect/preprocess/node';
+import { requireFer2013 } from '../../../tools/test-data.ts';
+import { createEmotionPipeline, createMeter, createTracker, type FaceResult } from './index.ts';
+
+let ds: ImageDataset;
+let pool: number[];
+let detector: FaceDetector;
+beforeAll(async () => {
+  await initNodeBackend({ backend: 'wasm' });
+  ds = await readFer2013(requireFer2013());
+  pool = splitIndices(ds, 'PrivateTest');
+  detector = await createNodeFaceDetector();
+});
+
+const SCENE = { ...DEFAULT_SCENE, minFaces: 2, maxFaces: 3, minSize: 170, maxSize: 210, occlusion: 0 };
+
+describe('createEmotionPipeline', () => {
+  it('labels every detected face with a probability per class, in one batch', async () => {
+    const model = createModel({ arch: 'micro', seed: 1 });
+    const pipeline = createEmotionPipeline(detector, model);
+    let faces = 0;
+    for (let s = 0; s < 6; s++) {
+      const results = await pipeline.analyze(composeScene(ds, pool, 100 + s, SCENE).image);
+      faces += results.length;
+      for (const r of results) {
+        expect(Object.keys(r.scores)).toEqual(model.metadata.labels);
+        expect(Object.values(r.scores).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+        expect(r.scores[r.emotion]).toBe(r.confidence);
+      }
+    }
+    expect(faces).toBeGreaterThan(0);
+  });
+
+  it('honours maxFaces and minFaceSize, and returns [] without faces', async () => {
+    const model = createModel({ arch: 'micro', seed: 1 });
+    // The first composed scene in which the detector finds at least two faces.
+    let scene = composeScene(ds, pool, 100, SCENE).image;
+    let all = await createEmotionPipeline(detector, model).analyze(scene);
+    for (let s = 101; all.length < 2 && s < 130; s++) {
+      scene = composeScene(ds, pool, s, SCENE).image;
+      all = await createEmotionPipeline(detector, model).analyze(scene);
+    }
+    expect(all.length).toBeGreaterThan(1);
+    expect(await createEmotionPipeline(detector, model, { maxFaces: 1 }).analyze(scene)).toHaveLength(1);
+    expect(await createEmotionPipeline(detector, model, { minFaceSize: 10_000 }).analyze(scene)).toEqual([]);
+    const empty = composeScene(ds, pool, 3000, { ...DEFAULT_SCENE, minFaces: 0, maxFaces: 0 }).image;
+    expect(await createEmotionPipeline(detector, model).analyze(empty)).toEqual([]);
+  });
+
+  it('leaks no tensors over many frames', async () => {
+    const model = createModel({ arch: 'micro', seed: 1 });
+    const pipeline = createEmotionPipeline(detector, model);
+    const frame = composeScene(ds, pool, 101, SCENE).image;
+    await pipeline.analyze(frame);
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 15; i++) await pipeline.analyze(frame);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+const face = (x: number, happy: number): FaceResult => ({
+  box: { x, y: 10, width: 100, height: 100 },
+  score: 0.9,
+  keypoints: [],
+  emotion: happy > 0.5 ? 'happy' : 'sad',
+  confidence: Math.max(happy, 1 - happy),
+  scores: { happy, sad: 1 - happy },
+});
+
+describe('createTracker', () => {
+  it('keeps ids across moving faces and smooths flickering scores', () => {
+    const tracker = createTracker({ alpha: 0.3 });
+    const a = tracker.update([face(0, 0.9), face(300, 0.1)]);
+    expect(a.map((f) => f.trackId)).toEqual([1, 2]);
+    // Frame 2: both faces moved a little; the first one's raw label flickers to sad.
+    const b = tracker.update([face(305, 0.2), face(8, 0.4)]);
+    expect(b.map((f) => f.trackId)).toEqual([2, 1]);
+    expect(b[1].emotion).toBe('happy');
+    expect(b[1].scores.happy).toBeCloseTo(0.3 * 0.4 + 0.7 * 0.9);
+  });
+
+  it('forgets a track after maxMissed frames and starts a new id', () => {
+    const tracker = createTracker({ maxMissed: 1 });
+    tracker.update([face(0, 0.9)]);
+    tracker.update([]);
+    expect(tracker.size).toBe(1);
+    tracker.update([]);
+    expect(tracker.size).toBe(0);
+    expect(tracker.update([face(0, 0.9)])[0].trackId).toBe(2);
+  });
+});
+
+describe('createMeter', () => {
+  it('reports fps and latency percentiles over its window', () => {
+    const meter = createMeter(10);
+    for (let i = 0; i < 20; i++) meter.record(i < 10 ? 100 : 10 + i, i * 40);
+    const s = meter.stats();
+    expect(s.frames).toBe(20);
+    expect(s.fps).toBeCloseTo(25, 5);
+    expect(s.p50).toBe(25);
+    expect(s.p95).toBe(29);
+  });
+});
