@@ -8,7 +8,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import { Jimp } from 'jimp';
-import { rgbaToGray, resizeGray, type GrayImage } from './image.ts';
+import { rgbaToGray, resizeGray, type GrayImage, type RgbaImage } from './image.ts';
 import {
   DataError,
   FER2013_CLASSES,
@@ -26,8 +26,40 @@ export * from './index.ts';
 /** Image file extensions the decoder accepts. */
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.gif'] as const;
 
-/** Decode an image file to grayscale. Throws {@link DataError} naming the file and the problem. */
-export async function decodeImageFile(file: string): Promise<GrayImage> {
+/** Images larger than this many pixels are refused before decoding (about 7000 x 7000). */
+export const MAX_IMAGE_PIXELS = 50_000_000;
+
+/** Width and height from a PNG, JPEG, GIF or BMP header, without decoding; null if unknown. */
+export function sniffImageSize(b: Uint8Array): { width: number; height: number } | null {
+  const u16be = (o: number) => (b[o] << 8) | b[o + 1];
+  const u32be = (o: number) => ((b[o] << 24) >>> 0) + (b[o + 1] << 16) + (b[o + 2] << 8) + b[o + 3];
+  if (b.length >= 24 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) return { width: u32be(16), height: u32be(20) };
+  if (b.length >= 10 && b[0] === 0x47 && b[1] === 0x49 && b[2] === 0x46) return { width: b[6] | (b[7] << 8), height: b[8] | (b[9] << 8) };
+  if (b.length >= 26 && b[0] === 0x42 && b[1] === 0x4d) {
+    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    return { width: Math.abs(dv.getInt32(18, true)), height: Math.abs(dv.getInt32(22, true)) };
+  }
+  if (b.length >= 4 && b[0] === 0xff && b[1] === 0xd8) {
+    let o = 2;
+    while (o + 9 < b.length) {
+      if (b[o] !== 0xff) {
+        o++;
+        continue;
+      }
+      const marker = b[o + 1];
+      if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc)
+        return { width: u16be(o + 7), height: u16be(o + 5) };
+      if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7) || marker === 0xff) {
+        o += marker === 0xff ? 1 : 2;
+        continue;
+      }
+      o += 2 + u16be(o + 2);
+    }
+  }
+  return null;
+}
+
+async function readImageBytes(file: string): Promise<Buffer> {
   let bytes: Buffer;
   try {
     bytes = await fs.readFile(file);
@@ -38,11 +70,22 @@ export async function decodeImageFile(file: string): Promise<GrayImage> {
     );
   }
   if (bytes.length === 0) throw new DataError(`${file}: empty file`);
+  const size = sniffImageSize(bytes);
+  if (size && size.width * size.height > MAX_IMAGE_PIXELS) {
+    throw new DataError(`${file}: image is ${size.width}x${size.height}, larger than the ${MAX_IMAGE_PIXELS / 1e6} megapixel limit`);
+  }
+  if (size && (size.width === 0 || size.height === 0)) throw new DataError(`${file}: zero-sized image (${size.width}x${size.height})`);
+  return bytes;
+}
+
+/** Decode an image file to RGBA. Throws {@link DataError} naming the file and the problem. */
+export async function decodeImageFileRgba(file: string): Promise<RgbaImage> {
+  const bytes = await readImageBytes(file);
   try {
     const img = await Jimp.fromBuffer(bytes);
     const { width, height, data } = img.bitmap;
     if (!width || !height) throw new Error('zero-sized image');
-    return rgbaToGray({ width, height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+    return { width, height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
   } catch (e) {
     const msg = (e as Error).message?.split('\n')[0] ?? String(e);
     const what = /mime|unsupported|Could not find/i.test(msg)
@@ -50,6 +93,11 @@ export async function decodeImageFile(file: string): Promise<GrayImage> {
       : `corrupt or truncated image (${msg})`;
     throw new DataError(`${file}: ${what}`);
   }
+}
+
+/** Decode an image file to grayscale. Throws {@link DataError} naming the file and the problem. */
+export async function decodeImageFile(file: string): Promise<GrayImage> {
+  return rgbaToGray(await decodeImageFileRgba(file));
 }
 
 /** sha256 of a file, hex. */

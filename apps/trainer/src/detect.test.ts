@@ -1,0 +1,118 @@
+/** `emodetect detect` end to end, on scenes composed from FER2013 faces and on broken files. */
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Jimp } from 'jimp';
+import { initNodeBackend } from '@emodetect/backend/node';
+import { composeScene, DEFAULT_SCENE } from '@emodetect/datasets';
+import { createModel, saveModelFolder } from '@emodetect/model/node';
+import { readFer2013, splitIndices } from '@emodetect/preprocess/node';
+import { REPO_ROOT, requireFer2013 } from '../../../tools/test-data.ts';
+
+const BIN = path.join(REPO_ROOT, 'apps/trainer/bin/emodetect.mjs');
+
+function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+let dir: string;
+let images: string;
+let model: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'emodetect-detect-'));
+  images = path.join(dir, 'images');
+  model = path.join(dir, 'model');
+  await initNodeBackend({ backend: 'wasm' });
+  await saveModelFolder(createModel({ arch: 'micro', seed: 1 }), model);
+  await mkdir(images, { recursive: true });
+  const ds = await readFer2013(requireFer2013());
+  const pool = splitIndices(ds, 'PrivateTest');
+  for (let s = 0; s < 3; s++) {
+    const scene = composeScene(ds, pool, 2000 + s, {
+      ...DEFAULT_SCENE,
+      minFaces: 1,
+      maxFaces: 1,
+      minSize: 200,
+      maxSize: 240,
+      occlusion: 0,
+      rotation: 0,
+    });
+    const img = new Jimp({ width: scene.image.width, height: scene.image.height });
+    img.bitmap.data.set(scene.image.data);
+    await img.write(path.join(images, `scene-${s}.${s === 2 ? 'jpg' : 'png'}`) as `${string}.png`);
+  }
+  const empty = composeScene(ds, pool, 3000, { ...DEFAULT_SCENE, minFaces: 0, maxFaces: 0 });
+  const e = new Jimp({ width: 640, height: 480 });
+  e.bitmap.data.set(empty.image.data);
+  await e.write(path.join(images, 'empty.png') as `${string}.png`);
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('emodetect detect', () => {
+  it('prints one JSON object with every face of every file, and annotates', async () => {
+    const r = await cli(['detect', images, '--model', model, '--json', '--annotate', path.join(dir, 'out')]);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const { files } = JSON.parse(lines[0]);
+    expect(files.map((f: { file: string }) => path.basename(f.file))).toEqual(['empty.png', 'scene-0.png', 'scene-1.png', 'scene-2.jpg']);
+    expect(files[0].faces).toEqual([]);
+    const faces = files.slice(1).flatMap((f: { faces: unknown[] }) => f.faces);
+    expect(faces.length).toBeGreaterThanOrEqual(2);
+    for (const f of faces) {
+      expect(Object.keys(f)).toEqual(['box', 'score', 'emotion', 'scores']);
+      expect(Object.keys(f.box)).toEqual(['x', 'y', 'width', 'height']);
+      expect(Object.keys(f.scores)).toEqual(['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral']);
+    }
+    expect((await readdir(path.join(dir, 'out'))).sort()).toEqual(['empty.png', 'scene-0.png', 'scene-1.png', 'scene-2.jpg']);
+  });
+
+  it('prints CSV rows, one per face, for a glob', async () => {
+    const r = await cli(['detect', path.join(images, 'scene-*.png'), '--model', model, '--csv']);
+    expect(r.code, r.stderr).toBe(0);
+    const rows = r.stdout.trim().split('\n');
+    expect(rows[0]).toBe('file,face,x,y,width,height,score,emotion,angry,disgust,fear,happy,sad,surprise,neutral');
+    expect(rows.length).toBeGreaterThanOrEqual(2);
+    for (const row of rows.slice(1)) expect(row.split(',')).toHaveLength(15);
+  });
+
+  it('reports each bad file in one line, goes on with the others, and exits 1', async () => {
+    const bad = path.join(dir, 'bad');
+    await rm(bad, { recursive: true, force: true });
+    const { copyFile, readFile } = await import('node:fs/promises');
+    await mkdir(bad, { recursive: true });
+    await copyFile(path.join(images, 'scene-0.png'), path.join(bad, 'good.png'));
+    await writeFile(path.join(bad, 'text.png'), 'this is not an image');
+    await writeFile(path.join(bad, 'empty.jpg'), '');
+    const png = await readFile(path.join(images, 'scene-1.png'));
+    await writeFile(path.join(bad, 'truncated.png'), png.subarray(0, 200));
+    // A PNG header that claims 20000 x 20000 pixels.
+    const huge = Buffer.from(png.subarray(0, 33));
+    huge.writeUInt32BE(20000, 16);
+    huge.writeUInt32BE(20000, 20);
+    await writeFile(path.join(bad, 'huge.png'), huge);
+    const r = await cli(['detect', bad, path.join(dir, 'nope.png'), '--model', model]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/good\.png: (no face found|\w+ \d+% at)/);
+    const warnings = r.stderr.split('\n').filter((l) => l.startsWith('warning: '));
+    expect(warnings).toHaveLength(5);
+    expect(r.stderr).toMatch(/nope\.png: not found/);
+    expect(r.stderr).toMatch(/text\.png: (not a supported image|corrupt or truncated image)/);
+    expect(r.stderr).toMatch(/empty\.jpg: empty file/);
+    expect(r.stderr).toMatch(/truncated\.png: corrupt or truncated image/);
+    expect(r.stderr).toMatch(/huge\.png: image is 20000x20000, larger than the 50 megapixel limit/);
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+  });
+});

@@ -1,0 +1,172 @@
+/** `emodetect detect`: faces and emotions in images and folders. */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { describeBackend, initNodeBackend, BACKEND_NAMES, type BackendName } from '@emodetect/backend/node';
+import { createNodeFaceDetector } from '@emodetect/face-detect/node';
+import { bundledModelDir } from '@emodetect/model/node';
+import { decodeImageFileRgba, IMAGE_EXTENSIONS, DataError } from '@emodetect/preprocess/node';
+import { createEmotionPipeline, type FaceResult } from '@emodetect/realtime';
+import { choiceOption, intOption, parse } from './args.ts';
+import { UsageError } from './errors.ts';
+import { loadModelArg } from './eval.ts';
+import { stderrLog } from './log.ts';
+import { writeAnnotated } from './annotate.ts';
+
+export const DETECT_HELP = `emodetect detect <image|folder|glob>... [options]
+
+Find faces and classify the emotion of each. Folders are read one level deep; a glob may use *
+and ? in its last part (quote it so the shell leaves it alone). Files that cannot be read are
+reported one line each; the others are still processed, and the exit status is 1 at the end.
+
+Options:
+  --model <dir>        model folder (default: the bundled models/fer-small)
+  --json               print one JSON object: {"files": [{"file", "faces": [{"box", "score", "emotion", "scores"}]}]}
+  --csv                print one CSV row per face
+  --annotate <dir>     write each image with boxes, labels and per-class bars into <dir>
+  --min-face N         ignore faces narrower than N pixels (default 0)
+  --max-faces N        at most N faces per image, largest first (default 10)
+  --detector D         short | full: MediaPipe short range (default) or full range
+  --backend B          ${BACKEND_NAMES.join(' | ')} (default: auto)`;
+
+/** Expand files, folders (one level) and simple globs (* and ? in the last part) into image files. */
+export async function expandInputs(inputs: string[]): Promise<{ files: string[]; missing: string[] }> {
+  const files: string[] = [];
+  const missing: string[] = [];
+  const isImage = (f: string) => (IMAGE_EXTENSIONS as readonly string[]).includes(path.extname(f).toLowerCase());
+  for (const input of inputs) {
+    const base = path.basename(input);
+    if (/[*?]/.test(base)) {
+      const dir = path.dirname(input);
+      const re = new RegExp(
+        `^${base
+          .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+          .replace(/\*/g, '.*')
+          .replace(/\?/g, '.')}$`,
+      );
+      const names = await fs.readdir(dir).catch(() => [] as string[]);
+      const matched = names.filter((n) => re.test(n)).sort();
+      if (matched.length === 0) missing.push(`${input}: no file matches`);
+      files.push(...matched.map((n) => path.join(dir, n)));
+      continue;
+    }
+    const stat = await fs.stat(input).catch(() => null);
+    if (!stat) missing.push(`${input}: not found`);
+    else if (stat.isDirectory()) {
+      const names = (await fs.readdir(input)).filter(isImage).sort();
+      if (names.length === 0) missing.push(`${input}: no images in this folder (${IMAGE_EXTENSIONS.join(' ')})`);
+      files.push(...names.map((n) => path.join(input, n)));
+    } else files.push(input);
+  }
+  return { files, missing };
+}
+
+const round = (v: number, d = 1) => Math.round(v * 10 ** d) / 10 ** d;
+
+function faceJson(f: FaceResult) {
+  return {
+    box: { x: round(f.box.x), y: round(f.box.y), width: round(f.box.width), height: round(f.box.height) },
+    score: round(f.score, 4),
+    emotion: f.emotion,
+    scores: Object.fromEntries(Object.entries(f.scores).map(([k, v]) => [k, round(v, 4)])),
+  };
+}
+
+export async function detectCommand(argv: string[]): Promise<number> {
+  const { values: v, positionals } = parse('detect', () =>
+    parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: true,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        model: { type: 'string' },
+        json: { type: 'boolean' },
+        csv: { type: 'boolean' },
+        annotate: { type: 'string' },
+        'min-face': { type: 'string' },
+        'max-faces': { type: 'string' },
+        detector: { type: 'string' },
+        backend: { type: 'string' },
+      },
+    }),
+  );
+  if (v.help) {
+    process.stdout.write(DETECT_HELP + '\n');
+    return 0;
+  }
+  if (positionals.length === 0) throw new UsageError('detect: name at least one image, folder or glob (see emodetect detect --help)');
+  if (v.json && v.csv) throw new UsageError('detect: choose one of --json and --csv');
+  const minFace = intOption('detect', 'min-face', v['min-face'], 0, 0);
+  const maxFaces = intOption('detect', 'max-faces', v['max-faces'], 10, 1);
+  const detectorModel = choiceOption('detect', 'detector', v.detector, ['short', 'full'] as const, 'short');
+  const backend = choiceOption<BackendName>('detect', 'backend', v.backend, BACKEND_NAMES, 'auto');
+  const log = stderrLog(Boolean(v.json || v.csv));
+
+  const { files, missing } = await expandInputs(positionals);
+  let failed = missing.length;
+  for (const m of missing) log.warn(m);
+  if (files.length === 0) throw new DataError(missing[0] ?? 'no input images');
+
+  const info = await initNodeBackend({ backend });
+  log.info(describeBackend(info));
+  const model = await loadModelArg(v.model ?? bundledModelDir());
+  const detector = await createNodeFaceDetector({ model: detectorModel, maxFaces: Math.max(maxFaces, 10) });
+  const pipeline = createEmotionPipeline(detector, model, { maxFaces, minFaceSize: minFace });
+
+  const out: { file: string; faces: ReturnType<typeof faceJson>[]; error?: string }[] = [];
+  if (v.csv)
+    process.stdout.write(['file', 'face', 'x', 'y', 'width', 'height', 'score', 'emotion', ...model.metadata.labels].join(',') + '\n');
+  const t0 = performance.now();
+  for (const [i, file] of files.entries()) {
+    log.progress(`${i + 1}/${files.length} ${file}`, i / files.length);
+    let faces: FaceResult[];
+    try {
+      const image = await decodeImageFileRgba(file);
+      faces = await pipeline.analyze(image);
+      if (v.annotate) await writeAnnotated(image, faces, path.join(v.annotate, path.basename(file)));
+    } catch (e) {
+      if (!(e instanceof DataError)) throw e;
+      failed++;
+      log.warn(e.message);
+      out.push({ file, faces: [], error: e.message });
+      continue;
+    }
+    const json = faces.map(faceJson);
+    out.push({ file, faces: json });
+    if (v.csv) {
+      json.forEach((f, k) => {
+        const cells = [
+          JSON.stringify(file),
+          k,
+          f.box.x,
+          f.box.y,
+          f.box.width,
+          f.box.height,
+          f.score,
+          f.emotion,
+          ...model.metadata.labels.map((l) => f.scores[l]),
+        ];
+        process.stdout.write(cells.join(',') + '\n');
+      });
+    } else if (!v.json) {
+      const desc = faces.length
+        ? faces
+            .map(
+              (f) =>
+                `${f.emotion} ${(100 * f.confidence).toFixed(0)}% at (${Math.round(f.box.x)}, ${Math.round(f.box.y)}, ${Math.round(f.box.width)}x${Math.round(f.box.height)})`,
+            )
+            .join('; ')
+        : 'no face found';
+      process.stdout.write(`${file}: ${desc}\n`);
+    }
+  }
+  log.progress('done', 1);
+  if (v.json) process.stdout.write(JSON.stringify({ files: out }) + '\n');
+  const secs = (performance.now() - t0) / 1000;
+  log.info(
+    `${files.length - (failed - missing.length)} of ${files.length} images processed in ${secs.toFixed(1)} s${v.annotate ? `; annotated images in ${v.annotate}` : ''}${failed ? `; ${failed} failed` : ''}`,
+  );
+  detector.dispose();
+  return failed ? 1 : 0;
+}
