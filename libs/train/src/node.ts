@@ -160,6 +160,8 @@ export async function runTraining(o: RunOptions): Promise<TrainResult> {
         onEpochEnd: async (record, state, improved, optimizer) => {
           const weights = await optimizer.getWeights();
           const encoded = await tf.io.encodeWeights(weights);
+          // getWeights() makes a fresh scalar for the step count; the rest are the optimizer's own.
+          tf.dispose(weights.filter((w) => w.name === 'iter').map((w) => w.tensor));
           const trainState = JSON.stringify({ state, config: o.config, optimizerSpecs: encoded.specs });
           const optimizerBin = new Uint8Array(encoded.data as ArrayBuffer);
           await saveModelFolder(o.model, p.last, { 'train-state.json': trainState, 'optimizer.bin': optimizerBin });

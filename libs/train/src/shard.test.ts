@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '@emodetect/backend/node';
 import { NO_AUGMENT } from '@emodetect/augment';
-import { computeShard, evenRanges, type ShardRequest } from './shard.ts';
+import { computeShard, evenRanges, runShardWithWeights, type ShardRequest } from './shard.ts';
 
 beforeAll(async () => {
   await initNodeBackend({ backend: 'wasm' });
@@ -55,5 +55,17 @@ describe('data-parallel shards', () => {
     expect(a.weightSum + b.weightSum).toBe(whole.weightSum);
     expect(a.hits + b.hits).toBe(whole.hits);
     whole.grads.forEach((g, i) => g.forEach((v, j) => expect(a.grads[i][j] + b.grads[i][j]).toBeCloseTo(v, 4)));
+  });
+});
+
+describe('a worker step', () => {
+  it('loads the sent weights, computes the shard and leaks no tensors', () => {
+    const model = net();
+    const weights = model.weights.map((w) => Float32Array.from(w.read().dataSync(), (v) => v * 0.5));
+    runShardWithWeights(model, request(3, 0), weights);
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 5; i++) runShardWithWeights(model, request(3, i), weights);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(Array.from(model.weights[0].read().dataSync())).toEqual(Array.from(weights[0]));
   });
 });

@@ -72,6 +72,17 @@ export function computeShard(model: tf.LayersModel, req: ShardRequest): ShardRes
   }
 }
 
+/**
+ * What a worker does with a request: load the sender's weights (all of `model.weights`, in order)
+ * into its replica, then compute the shard. Frees everything it allocates.
+ */
+export function runShardWithWeights(model: tf.LayersModel, req: ShardRequest, weights: Float32Array[]): ShardResult {
+  const values = weights.map((w, i) => tf.tensor(w, model.weights[i].shape as number[]));
+  model.setWeights(values);
+  tf.dispose(values);
+  return computeShard(model, req);
+}
+
 /** Split n items into `parts` contiguous ranges as evenly as possible: [start, end) pairs. */
 export function evenRanges(n: number, parts: number): [number, number][] {
   const out: [number, number][] = [];

@@ -2,6 +2,7 @@ import { mkdtemp, rm, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '@emodetect/backend/node';
 import { NO_AUGMENT, DEFAULT_AUGMENT } from '@emodetect/augment';
 import { createModel } from '@emodetect/model';
@@ -131,7 +132,11 @@ describe('training', () => {
     const c = cfg({ epochs: 2, augment: DEFAULT_AUGMENT, workers });
 
     const whole = fresh();
+    const tensorsBefore = tf.memory().numTensors;
     await runTraining({ model: whole, data: { data: ds, train, val }, config: c, runDir: path.join(dir, 'whole'), progress: silent });
+
+    // Training frees everything it allocates (optimizer state included).
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
 
     // The same run, interrupted (as by Ctrl-C) once the first epoch is saved, then resumed.
     const part = fresh();

@@ -3,10 +3,9 @@
  * gradients (see shard.ts). Started by {@link startShardWorkers}.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend, type BackendName } from '@emodetect/backend/node';
 import { createModel } from '@emodetect/model';
-import { computeShard, type ShardRequest } from './shard.ts';
+import { runShardWithWeights, type ShardRequest } from './shard.ts';
 
 export interface WorkerInit {
   backend: BackendName;
@@ -21,8 +20,7 @@ const { model } = createModel({ arch: init.arch, labels: init.labels, input: ini
 
 parentPort!.on('message', (msg: { req: ShardRequest; weights: Float32Array[] }) => {
   try {
-    model.setWeights(msg.weights.map((w, i) => tf.tensor(w, model.weights[i].shape as number[])));
-    const r = computeShard(model, msg.req);
+    const r = runShardWithWeights(model, msg.req, msg.weights);
     parentPort!.postMessage(
       { ok: true, result: r },
       r.grads.map((g) => g.buffer as ArrayBuffer),
