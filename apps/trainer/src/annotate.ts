@@ -31,8 +31,8 @@ function fillRect(img: RgbaImage, x0: number, y0: number, w: number, h: number, 
   }
 }
 
-/** Draw the faces onto a copy of `image` and write it to `file` (format from the extension). */
-export async function writeAnnotated(image: RgbaImage, faces: FaceResult[], file: string): Promise<void> {
+/** A copy of `image` with every face drawn: box, label with confidence, and per-class bars. */
+export async function drawAnnotations(image: RgbaImage, faces: FaceResult[]): Promise<InstanceType<typeof Jimp>> {
   font ??= await loadFont(SANS_16_WHITE);
   const jimg = new Jimp({ width: image.width, height: image.height });
   jimg.bitmap.data.set(image.data);
@@ -51,14 +51,19 @@ export async function writeAnnotated(image: RgbaImage, faces: FaceResult[], file
     fillRect(canvas, x, ly, Math.max(w, 9 * text.length), 22, color, 0.85);
     jimg.print({ font, x: Math.round(x) + 4, y: Math.round(ly) + 2, text });
     // Per-class bars under the box.
-    const labels = Object.keys(f.scores);
     const barH = 5;
-    labels.forEach((l, i) => {
+    Object.keys(f.scores).forEach((l, i) => {
       const by = y + h + 2 + i * (barH + 1);
       fillRect(canvas, x, by, w, barH, [30, 30, 30], 0.6);
       fillRect(canvas, x, by, w * f.scores[l], barH, EMOTION_COLORS[l] ?? [255, 255, 255]);
     });
   }
+  return jimg;
+}
+
+/** Draw the faces onto a copy of `image` and write it to `file` (format from the extension), atomically. */
+export async function writeAnnotated(image: RgbaImage, faces: FaceResult[], file: string): Promise<void> {
+  const jimg = await drawAnnotations(image, faces);
   await fs.mkdir(path.dirname(file), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}${path.extname(file)}`;
   await jimg.write(tmp as `${string}.${string}`);

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Jimp } from 'jimp';
 import { initNodeBackend } from '@emodetect/backend/node';
 import { composeScene, DEFAULT_SCENE } from '@emodetect/datasets';
+import { createNodeFaceDetector } from '@emodetect/face-detect/node';
 import { createModel, saveModelFolder } from '@emodetect/model/node';
 import { readFer2013, splitIndices } from '@emodetect/preprocess/node';
 import { REPO_ROOT, requireFer2013 } from '../../../tools/test-data.ts';
@@ -22,6 +23,49 @@ function cli(args: string[]): Promise<{ code: number | null; stdout: string; std
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Encode `frames` frames of `image`, shifted right by 4 px per frame, as an H.264 MP4 (ffmpeg). */
+function writeVideo(
+  file: string,
+  image: { width: number; height: number; data: Uint8Array | Uint8ClampedArray },
+  frames: number,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const p = spawn('ffmpeg', [
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgba',
+      '-s',
+      `${image.width}x${image.height}`,
+      '-r',
+      '10',
+      '-i',
+      '-',
+      '-c:v',
+      'libx264',
+      '-pix_fmt',
+      'yuv420p',
+      file,
+    ]);
+    p.on('error', reject);
+    p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg exited ${code}`))));
+    const { width: w, height: h } = image;
+    for (let f = 0; f < frames; f++) {
+      const frame = new Uint8Array(w * h * 4);
+      for (let y = 0; y < h; y++) {
+        const row = image.data.subarray(y * w * 4, (y + 1) * w * 4);
+        frame.set(row.subarray(0, (w - 4 * f) * 4), (y * w + 4 * f) * 4);
+        frame.set(row.subarray((w - 4 * f) * 4), y * w * 4);
+      }
+      p.stdin.write(frame);
+    }
+    p.stdin.end();
   });
 }
 
@@ -51,6 +95,15 @@ beforeAll(async () => {
     img.bitmap.data.set(scene.image.data);
     await img.write(path.join(images, `scene-${s}.${s === 2 ? 'jpg' : 'png'}`) as `${string}.png`);
   }
+  // A 2-second, 10 fps video: one face sliding to the right over a textured background.
+  // (the first composed scene whose face the detector finds)
+  const detector = await createNodeFaceDetector();
+  const stillOptions = { ...DEFAULT_SCENE, minFaces: 1, maxFaces: 1, minSize: 220, maxSize: 240, occlusion: 0, rotation: 0 };
+  let still = composeScene(ds, pool, 2000, stillOptions);
+  for (let seed = 2001; (await detector.estimateFaces(still.image)).length === 0 && seed < 2050; seed++)
+    still = composeScene(ds, pool, seed, stillOptions);
+  detector.dispose();
+  await writeVideo(path.join(dir, 'clip.mp4'), still.image, 20);
   const empty = composeScene(ds, pool, 3000, { ...DEFAULT_SCENE, minFaces: 0, maxFaces: 0 });
   const e = new Jimp({ width: 640, height: 480 });
   e.bitmap.data.set(empty.image.data);
@@ -83,9 +136,9 @@ describe('emodetect detect', () => {
     const r = await cli(['detect', path.join(images, 'scene-*.png'), '--model', model, '--csv']);
     expect(r.code, r.stderr).toBe(0);
     const rows = r.stdout.trim().split('\n');
-    expect(rows[0]).toBe('file,face,x,y,width,height,score,emotion,angry,disgust,fear,happy,sad,surprise,neutral');
+    expect(rows[0]).toBe('file,frame,time,face,x,y,width,height,score,emotion,angry,disgust,fear,happy,sad,surprise,neutral');
     expect(rows.length).toBeGreaterThanOrEqual(2);
-    for (const row of rows.slice(1)) expect(row.split(',')).toHaveLength(15);
+    for (const row of rows.slice(1)) expect(row.split(',')).toHaveLength(17);
   });
 
   it('reports each bad file in one line, goes on with the others, and exits 1', async () => {
@@ -113,6 +166,48 @@ describe('emodetect detect', () => {
     expect(r.stderr).toMatch(/empty\.jpg: empty file/);
     expect(r.stderr).toMatch(/truncated\.png: corrupt or truncated image/);
     expect(r.stderr).toMatch(/huge\.png: image is 20000x20000, larger than the 50 megapixel limit/);
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('tracks faces through a video: JSON lines per frame, stable track ids, an annotated MP4', async () => {
+    const clip = path.join(dir, 'clip.mp4');
+    const r = await cli(['detect', clip, '--model', model, '--json', '--annotate', path.join(dir, 'vid')]);
+    expect(r.code, r.stderr).toBe(0);
+    const frames = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(frames.map((f) => f.frame)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(frames[10].time).toBeCloseTo(1, 5);
+    const tracks = frames.flatMap((f) => f.faces.map((x: { track: number }) => x.track));
+    expect(tracks.length).toBeGreaterThanOrEqual(15);
+    expect(new Set(tracks).size).toBe(1);
+    // The face moves right by 4 px a frame.
+    const xs = frames.filter((f) => f.faces.length).map((f) => f.faces[0].box.x);
+    expect(xs[xs.length - 1] - xs[0]).toBeGreaterThan(40);
+    expect(await readdir(path.join(dir, 'vid'))).toEqual(['clip.mp4']);
+    const sampled = await cli(['detect', clip, '--model', model, '--csv', '--fps', '5']);
+    expect(
+      new Set(
+        sampled.stdout
+          .trim()
+          .split('\n')
+          .slice(1)
+          .map((row) => row.split(',')[1]),
+      ).size,
+    ).toBeLessThanOrEqual(10);
+  });
+
+  it('keeps the frames of a video that is cut short, and says so in one line', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const bytes = await readFile(path.join(dir, 'clip.mp4'));
+    const cut = path.join(dir, 'cut.mp4');
+    await writeFile(cut, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
+    const r = await cli(['detect', cut, '--model', model, '--json']);
+    expect(r.code).toBe(1);
+    const warnings = r.stderr.split('\n').filter((l) => l.startsWith('warning: '));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/cut\.mp4: (video ended early after \d+ frames|not a readable video|no frames could be decoded)/);
     expect(r.stderr).not.toMatch(/^\s+at /m);
   });
 });

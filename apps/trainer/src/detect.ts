@@ -6,24 +6,30 @@ import { describeBackend, initNodeBackend, BACKEND_NAMES, type BackendName } fro
 import { createNodeFaceDetector } from '@emodetect/face-detect/node';
 import { bundledModelDir } from '@emodetect/model/node';
 import { decodeImageFileRgba, IMAGE_EXTENSIONS, DataError } from '@emodetect/preprocess/node';
-import { createEmotionPipeline, type FaceResult } from '@emodetect/realtime';
-import { choiceOption, intOption, parse } from './args.ts';
+import { createEmotionPipeline, createMeter, createTracker, type EmotionPipeline, type FaceResult } from '@emodetect/realtime';
+import { choiceOption, intOption, numberOption, parse } from './args.ts';
 import { UsageError } from './errors.ts';
 import { loadModelArg } from './eval.ts';
-import { stderrLog } from './log.ts';
-import { writeAnnotated } from './annotate.ts';
+import { stderrLog, type Log } from './log.ts';
+import { drawAnnotations, writeAnnotated } from './annotate.ts';
+import { probeVideo, readFrames, videoWriter, VIDEO_EXTENSIONS } from './video.ts';
 
-export const DETECT_HELP = `emodetect detect <image|folder|glob>... [options]
+export const DETECT_HELP = `emodetect detect <image|video|folder|glob>... [options]
 
 Find faces and classify the emotion of each. Folders are read one level deep; a glob may use *
 and ? in its last part (quote it so the shell leaves it alone). Files that cannot be read are
 reported one line each; the others are still processed, and the exit status is 1 at the end.
+Videos (${VIDEO_EXTENSIONS.join(' ')}) need ffmpeg (Debian/Ubuntu: apt-get install ffmpeg); faces are
+tracked across frames and their scores smoothed. A video that is corrupt or cut short keeps the
+results up to that point.
 
 Options:
   --model <dir>        model folder (default: the bundled models/fer-small)
-  --json               print one JSON object: {"files": [{"file", "faces": [{"box", "score", "emotion", "scores"}]}]}
-  --csv                print one CSV row per face
-  --annotate <dir>     write each image with boxes, labels and per-class bars into <dir>
+  --json               images: one JSON object {"files": [{"file", "faces": [{"box", "score", "emotion", "scores"}]}]};
+                       videos: one JSON line per frame {"file", "frame", "time", "faces": [... with "track"]}
+  --csv                one CSV row per face: file, frame, time, face, x, y, width, height, score, emotion, class scores
+  --annotate <dir>     write each image, or each video as MP4, with boxes, labels and per-class bars into <dir>
+  --fps N              analyse videos at N frames per second (default: every frame)
   --min-face N         ignore faces narrower than N pixels (default 0)
   --max-faces N        at most N faces per image, largest first (default 10)
   --detector D         short | full: MediaPipe short range (default) or full range
@@ -33,7 +39,7 @@ Options:
 export async function expandInputs(inputs: string[]): Promise<{ files: string[]; missing: string[] }> {
   const files: string[] = [];
   const missing: string[] = [];
-  const isImage = (f: string) => (IMAGE_EXTENSIONS as readonly string[]).includes(path.extname(f).toLowerCase());
+  const isImage = (f: string) => ([...IMAGE_EXTENSIONS, ...VIDEO_EXTENSIONS] as readonly string[]).includes(path.extname(f).toLowerCase());
   for (const input of inputs) {
     const base = path.basename(input);
     if (/[*?]/.test(base)) {
@@ -59,6 +65,53 @@ export async function expandInputs(inputs: string[]): Promise<{ files: string[];
     } else files.push(input);
   }
   return { files, missing };
+}
+
+interface VideoOptions {
+  pipeline: EmotionPipeline;
+  fps?: number;
+  annotate?: string;
+  json: boolean;
+  csvRows?: (file: string, frame: number, time: number, faces: ReturnType<typeof faceJson>[]) => void;
+  log: Log;
+}
+
+/** Analyse a video frame by frame with tracking and smoothing; optionally write an annotated MP4. */
+async function detectVideo(file: string, o: VideoOptions): Promise<void> {
+  const info = await probeVideo(file, o.fps);
+  const reader = readFrames(file, info, o.fps);
+  const tracker = createTracker();
+  const meter = createMeter();
+  const out = o.annotate ? path.join(o.annotate, `${path.basename(file, path.extname(file))}.mp4`) : null;
+  if (out) await fs.mkdir(path.dirname(out), { recursive: true });
+  const tmp = out ? `${out}.tmp-${process.pid}.mp4` : null;
+  const writer = tmp ? videoWriter(tmp, info.width, info.height, info.fps) : null;
+  let frame = 0;
+  let faces = 0;
+  for await (const image of reader.frames) {
+    const t0 = performance.now();
+    const results = tracker.update(await o.pipeline.analyze(image));
+    meter.record(performance.now() - t0);
+    const time = Math.round((frame / (info.fps || 25)) * 1000) / 1000;
+    const json = results.map((r) => ({ ...faceJson(r), track: r.trackId }));
+    faces += results.length;
+    if (o.json) process.stdout.write(JSON.stringify({ file, frame, time, faces: json }) + '\n');
+    else o.csvRows?.(file, frame, time, json);
+    if (writer) await writer.write((await drawAnnotations(image, results)).bitmap.data);
+    frame++;
+    o.log.progress(`${file}: frame ${frame}${info.frames ? `/${info.frames}` : ''}`, info.frames ? Math.min(1, frame / info.frames) : 0);
+  }
+  if (writer && tmp && out) {
+    await writer.close();
+    await fs.rename(tmp, out);
+  }
+  const s = meter.stats();
+  const summary = `${file}: ${frame} frames, ${faces} faces, ${s.p50.toFixed(0)} ms/frame p50 (${s.p95.toFixed(0)} p95)${out ? `; annotated video ${out}` : ''}`;
+  if (!o.json && !o.csvRows) process.stdout.write(summary + '\n');
+  else o.log.info(summary);
+  const err = reader.error();
+  if (err) throw new DataError(`${file}: video ended early after ${frame} frames (${err}); results up to there were kept`);
+  if (frame === 0) throw new DataError(`${file}: no frames could be decoded`);
 }
 
 const round = (v: number, d = 1) => Math.round(v * 10 ** d) / 10 ** d;
@@ -87,6 +140,7 @@ export async function detectCommand(argv: string[]): Promise<number> {
         'min-face': { type: 'string' },
         'max-faces': { type: 'string' },
         detector: { type: 'string' },
+        fps: { type: 'string' },
         backend: { type: 'string' },
       },
     }),
@@ -101,6 +155,7 @@ export async function detectCommand(argv: string[]): Promise<number> {
   const maxFaces = intOption('detect', 'max-faces', v['max-faces'], 10, 1);
   const detectorModel = choiceOption('detect', 'detector', v.detector, ['short', 'full'] as const, 'short');
   const backend = choiceOption<BackendName>('detect', 'backend', v.backend, BACKEND_NAMES, 'auto');
+  const fps = v.fps === undefined ? undefined : numberOption('detect', 'fps', v.fps, 0, 0.01, 240);
   const log = stderrLog(Boolean(v.json || v.csv));
 
   const { files, missing } = await expandInputs(positionals);
@@ -116,10 +171,39 @@ export async function detectCommand(argv: string[]): Promise<number> {
 
   const out: { file: string; faces: ReturnType<typeof faceJson>[]; error?: string }[] = [];
   if (v.csv)
-    process.stdout.write(['file', 'face', 'x', 'y', 'width', 'height', 'score', 'emotion', ...model.metadata.labels].join(',') + '\n');
+    process.stdout.write(
+      ['file', 'frame', 'time', 'face', 'x', 'y', 'width', 'height', 'score', 'emotion', ...model.metadata.labels].join(',') + '\n',
+    );
+  const csvRows = (file: string, frame: number | '', time: number | '', faces: ReturnType<typeof faceJson>[]) =>
+    faces.forEach((f, k) => {
+      const cells = [
+        JSON.stringify(file),
+        frame,
+        time,
+        k,
+        f.box.x,
+        f.box.y,
+        f.box.width,
+        f.box.height,
+        f.score,
+        f.emotion,
+        ...model.metadata.labels.map((l) => f.scores[l]),
+      ];
+      process.stdout.write(cells.join(',') + '\n');
+    });
   const t0 = performance.now();
   for (const [i, file] of files.entries()) {
     log.progress(`${i + 1}/${files.length} ${file}`, i / files.length);
+    if ((VIDEO_EXTENSIONS as readonly string[]).includes(path.extname(file).toLowerCase())) {
+      try {
+        await detectVideo(file, { pipeline, fps, annotate: v.annotate, json: Boolean(v.json), csvRows: v.csv ? csvRows : undefined, log });
+      } catch (e) {
+        if (!(e instanceof DataError)) throw e;
+        failed++;
+        log.warn(e.message);
+      }
+      continue;
+    }
     let faces: FaceResult[];
     try {
       const image = await decodeImageFileRgba(file);
@@ -134,22 +218,8 @@ export async function detectCommand(argv: string[]): Promise<number> {
     }
     const json = faces.map(faceJson);
     out.push({ file, faces: json });
-    if (v.csv) {
-      json.forEach((f, k) => {
-        const cells = [
-          JSON.stringify(file),
-          k,
-          f.box.x,
-          f.box.y,
-          f.box.width,
-          f.box.height,
-          f.score,
-          f.emotion,
-          ...model.metadata.labels.map((l) => f.scores[l]),
-        ];
-        process.stdout.write(cells.join(',') + '\n');
-      });
-    } else if (!v.json) {
+    if (v.csv) csvRows(file, '', '', json);
+    else if (!v.json) {
       const desc = faces.length
         ? faces
             .map(
@@ -162,7 +232,7 @@ export async function detectCommand(argv: string[]): Promise<number> {
     }
   }
   log.progress('done', 1);
-  if (v.json) process.stdout.write(JSON.stringify({ files: out }) + '\n');
+  if (v.json && out.length) process.stdout.write(JSON.stringify({ files: out }) + '\n');
   const secs = (performance.now() - t0) / 1000;
   log.info(
     `${files.length - (failed - missing.length)} of ${files.length} images processed in ${secs.toFixed(1)} s${v.annotate ? `; annotated images in ${v.annotate}` : ''}${failed ? `; ${failed} failed` : ''}`,

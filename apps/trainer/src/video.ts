@@ -1,0 +1,137 @@
+/** Video files through ffmpeg (Debian: apt-get install ffmpeg): RGBA frames in, an MP4 out. */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { DataError } from '@emodetect/preprocess/node';
+import type { RgbaImage } from '@emodetect/preprocess';
+
+export const VIDEO_EXTENSIONS = ['.mp4', '.webm', '.avi', '.mov', '.mkv', '.m4v', '.mpg', '.mpeg'] as const;
+
+export interface VideoInfo {
+  width: number;
+  height: number;
+  fps: number;
+  /** Frames expected at the requested rate (an estimate from the duration; 0 if unknown). */
+  frames: number;
+}
+
+function run(cmd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args);
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const NO_FFMPEG = 'ffmpeg is needed to read videos and was not found (Debian/Ubuntu: apt-get install ffmpeg)';
+
+/** Size, frame rate and length of a video, from ffprobe. */
+export async function probeVideo(file: string, fps?: number): Promise<VideoInfo> {
+  const r = await run('ffprobe', [
+    '-v',
+    'error',
+    '-select_streams',
+    'v:0',
+    '-show_entries',
+    'stream=width,height,r_frame_rate:format=duration',
+    '-of',
+    'json',
+    file,
+  ]).catch((e: NodeJS.ErrnoException) => {
+    throw new DataError(e.code === 'ENOENT' ? `${file}: ${NO_FFMPEG}` : `${file}: ${e.message}`);
+  });
+  let parsed: { streams?: { width?: number; height?: number; r_frame_rate?: string }[]; format?: { duration?: string } };
+  try {
+    parsed = JSON.parse(r.stdout || '{}');
+  } catch {
+    parsed = {};
+  }
+  const s = parsed.streams?.[0];
+  if (r.code !== 0 || !s?.width || !s.height) {
+    const why = r.stderr.trim().split('\n').pop() || 'no video stream';
+    throw new DataError(`${file}: not a readable video (${why})`);
+  }
+  const [num, den] = (s.r_frame_rate ?? '0/1').split('/').map(Number);
+  const sourceFps = den ? num / den : 0;
+  const rate = fps ?? sourceFps;
+  const duration = Number(parsed.format?.duration ?? 0);
+  return { width: s.width, height: s.height, fps: rate, frames: Math.round(duration * rate) };
+}
+
+/**
+ * Decode a video into RGBA frames (at `fps` when given). Yields frames until the video ends; a
+ * video that is corrupt or cut short ends the iteration and `error()` then tells why.
+ */
+export function readFrames(file: string, info: VideoInfo, fps?: number): { frames: AsyncIterable<RgbaImage>; error(): string | null } {
+  const args = ['-v', 'error', '-i', file, ...(fps ? ['-vf', `fps=${fps}`] : []), '-f', 'rawvideo', '-pix_fmt', 'rgba', '-'];
+  const frameBytes = info.width * info.height * 4;
+  let stderr = '';
+  let exitCode: number | null = null;
+  async function* frames(): AsyncGenerator<RgbaImage> {
+    const p = spawn('ffmpeg', args);
+    p.stderr.on('data', (d) => (stderr += d));
+    const closed = new Promise<void>((resolve) => p.on('close', (code) => ((exitCode = code), resolve())));
+    let pending: Buffer[] = [];
+    let have = 0;
+    for await (const chunk of p.stdout as AsyncIterable<Buffer>) {
+      pending.push(chunk);
+      have += chunk.length;
+      while (have >= frameBytes) {
+        const all = Buffer.concat(pending);
+        yield { width: info.width, height: info.height, data: new Uint8Array(all.buffer, all.byteOffset, frameBytes) };
+        const rest = all.subarray(frameBytes);
+        pending = rest.length ? [Buffer.from(rest)] : [];
+        have = rest.length;
+      }
+    }
+    await closed;
+  }
+  return {
+    frames: frames(),
+    error: () => (exitCode && exitCode !== 0 ? stderr.trim().split('\n').pop() || `ffmpeg exited with code ${exitCode}` : null),
+  };
+}
+
+/** An H.264 MP4 writer fed with RGBA frames. */
+export function videoWriter(
+  file: string,
+  width: number,
+  height: number,
+  fps: number,
+): { write(frame: Uint8Array): Promise<void>; close(): Promise<void> } {
+  const p: ChildProcessWithoutNullStreams = spawn('ffmpeg', [
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'rgba',
+    '-s',
+    `${width}x${height}`,
+    '-r',
+    String(fps || 25),
+    '-i',
+    '-',
+    '-c:v',
+    'libx264',
+    '-pix_fmt',
+    'yuv420p',
+    '-vf',
+    'pad=ceil(iw/2)*2:ceil(ih/2)*2',
+    file,
+  ]);
+  let stderr = '';
+  p.stderr.on('data', (d) => (stderr += d));
+  const closed = new Promise<number | null>((resolve) => p.on('close', resolve));
+  return {
+    write: (frame) => new Promise((resolve, reject) => p.stdin.write(frame, (e) => (e ? reject(e) : resolve()))),
+    async close() {
+      p.stdin.end();
+      const code = await closed;
+      if (code !== 0) throw new DataError(`${file}: could not write the video (${stderr.trim().split('\n').pop()})`);
+    },
+  };
+}
