@@ -12,10 +12,10 @@ import { copyFile, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { initNodeBackend } from '@emodetect/backend/node';
-import { classificationReport, confusionMatrixSvg, reportMarkdown, type ClassificationReport } from '@emodetect/metrics';
+import { confusionMatrixSvg, reportMarkdown, type ClassificationReport } from '@emodetect/metrics';
 import { loadModelFolder, type MetricsSummary } from '@emodetect/model/node';
-import { pixelDuplicates, readFer2013, splitIndices } from '@emodetect/preprocess/node';
-import { predictClasses } from '@emodetect/train/node';
+import { readFer2013, splitIndices } from '@emodetect/preprocess/node';
+import { evaluateLeakAware } from '@emodetect/train/node';
 
 const { values: v, positionals } = parseArgs({ allowPositionals: true, options: { run: { type: 'string' }, notes: { type: 'string' } } });
 const [modelDir, dataFile] = positionals;
@@ -30,20 +30,7 @@ const ds = await readFer2013(dataFile);
 const train = splitIndices(ds, 'Training');
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 
-async function evaluateSplit(split: string): Promise<{ all: ClassificationReport; dedup: ClassificationReport; dups: number }> {
-  const idx = splitIndices(ds, split);
-  const dups = new Set(pixelDuplicates(ds, idx, train));
-  const predicted = await predictClasses(m, ds, idx);
-  const report = (keep: (i: number) => boolean) => {
-    const pos = idx.map((_, p) => p).filter((p) => keep(idx[p]));
-    return classificationReport(
-      pos.map((p) => ds.labels[idx[p]]),
-      pos.map((p) => predicted[p]),
-      ds.classNames,
-    );
-  };
-  return { all: report(() => true), dedup: report((i) => !dups.has(i)), dups: dups.size };
-}
+const evaluateSplit = (split: string) => evaluateLeakAware(m, ds, splitIndices(ds, split), train);
 
 const t0 = performance.now();
 const priv = await evaluateSplit('PrivateTest');
@@ -81,7 +68,7 @@ The CI test \`apps/trainer/src/bundled-model.test.ts\` recomputes the PrivateTes
 | split | images | accuracy | macro F1 |
 | --- | ---: | ---: | ---: |
 | PrivateTest (final test, never used for choices) | ${priv.all.n} | **${pct(priv.all.accuracy)}** | ${pct(priv.all.macroF1)} |
-| PrivateTest without the ${priv.dups} faces pixel-identical to Training faces | ${priv.dedup.n} | ${pct(priv.dedup.accuracy)} | ${pct(priv.dedup.macroF1)} |
+| PrivateTest without the ${priv.duplicates} faces pixel-identical to Training faces | ${priv.dedup.n} | ${pct(priv.dedup.accuracy)} | ${pct(priv.dedup.macroF1)} |
 | PublicTest (validation: used to pick the epoch) | ${pub.all.n} | ${pct(pub.all.accuracy)} | ${pct(pub.all.macroF1)} |
 
 For comparison, measured on the same PrivateTest faces (wasm, 1 thread): face-api.js's
@@ -138,5 +125,5 @@ npx emodetect eval --model ${modelDir} --data ../shared/data/fer2013/fer2013.csv
 `;
 await writeFile(path.join(modelDir, 'MODEL_CARD.md'), card);
 console.log(
-  `${modelDir}: PrivateTest ${pct(priv.all.accuracy)} (${pct(priv.dedup.accuracy)} without ${priv.dups} duplicates), PublicTest ${pct(pub.all.accuracy)}`,
+  `${modelDir}: PrivateTest ${pct(priv.all.accuracy)} (${pct(priv.dedup.accuracy)} without ${priv.duplicates} duplicates), PublicTest ${pct(pub.all.accuracy)}`,
 );

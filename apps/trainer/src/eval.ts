@@ -2,10 +2,10 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describeBackend, initNodeBackend, BACKEND_NAMES, type BackendName } from '@emodetect/backend/node';
-import { classificationReport, confusionMatrixSvg, reportMarkdown } from '@emodetect/metrics';
+import { confusionMatrixSvg, reportMarkdown } from '@emodetect/metrics';
 import { bundledModelDir, loadModelFolder, ModelLoadError, type EmotionModel } from '@emodetect/model/node';
-import { indicesForSplit, predictClasses, stratifiedSample } from '@emodetect/train/node';
-import { pixelDuplicates, splitIndices } from '@emodetect/preprocess';
+import { evaluateLeakAware, indicesForSplit, stratifiedSample } from '@emodetect/train/node';
+import { splitIndices } from '@emodetect/preprocess';
 import { parseArgs } from 'node:util';
 import { choiceOption, intOption, parse } from './args.ts';
 import { UsageError } from './errors.ts';
@@ -90,29 +90,19 @@ export async function evalCommand(argv: string[]): Promise<number> {
     throw new UsageError(`eval: ${(e as Error).message}`);
   }
   if (limit !== undefined) idx = stratifiedSample(ds.labels, idx, limit, seed);
-  const trainIdx = split.toLowerCase() === 'training' ? [] : splitIndices(ds, 'Training');
-  const dups = new Set(trainIdx.length ? pixelDuplicates(ds, idx, trainIdx) : []);
-  if (v.dedupe) idx = idx.filter((i) => !dups.has(i));
+  const reference = split.toLowerCase() === 'training' ? [] : splitIndices(ds, 'Training');
   const t0 = performance.now();
-  const predicted = await predictClasses(m, ds, idx, (done, total) => log.progress(`classifying ${done}/${total}`, done / total));
+  const e = await evaluateLeakAware(m, ds, idx, reference, (done, total) => log.progress(`classifying ${done}/${total}`, done / total));
   const secs = (performance.now() - t0) / 1000;
-  const reportOn = (keep: (i: number) => boolean) => {
-    const pos = idx.map((_, p) => p).filter((p) => keep(idx[p]));
-    return classificationReport(
-      pos.map((p) => ds.labels[idx[p]]),
-      pos.map((p) => predicted[p]),
-      ds.classNames,
-    );
-  };
-  const r = reportOn(() => true);
-  const what = `${split}${v.dedupe ? ` without ${dups.size} faces also in Training` : ''}`;
+  // --dedupe reports (and prints as JSON) only the faces that are not also in Training.
+  const r = v.dedupe ? e.dedup : e.all;
+  const what = `${split}${v.dedupe ? ` without ${e.duplicates} faces also in Training` : ''}`;
   log.info(
-    `${modelDir} on ${what} (${r.n} images): accuracy ${pct(r.accuracy)}%, macro F1 ${pct(r.macroF1)}% [${(r.n / secs).toFixed(0)} img/s]`,
+    `${modelDir} on ${what} (${r.n} images): accuracy ${pct(r.accuracy)}%, macro F1 ${pct(r.macroF1)}% [${(e.all.n / secs).toFixed(0)} img/s]`,
   );
-  if (!v.dedupe && dups.size) {
-    const d = reportOn((i) => !dups.has(i));
+  if (!v.dedupe && e.duplicates) {
     log.info(
-      `  without the ${dups.size} faces that are pixel-identical to Training faces (${d.n} images): accuracy ${pct(d.accuracy)}%, macro F1 ${pct(d.macroF1)}%`,
+      `  without the ${e.duplicates} faces that are pixel-identical to Training faces (${e.dedup.n} images): accuracy ${pct(e.dedup.accuracy)}%, macro F1 ${pct(e.dedup.macroF1)}%`,
     );
   }
   if (v.report) {

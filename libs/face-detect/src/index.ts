@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { load } from '@tensorflow-models/face-detection/dist/tfjs/detector.js';
-import { rgbaToGray, toUnitFloat, warpCropGray, type GrayImage, type InputConfig, type RgbaImage } from '@emodetect/preprocess';
+import { isGray, rgbaToGray, toUnitFloat, warpCropGray, type GrayImage, type InputConfig, type RgbaImage } from '@emodetect/preprocess';
 
 export interface FaceBox {
   x: number;
@@ -57,10 +57,6 @@ export interface FaceDetector {
   /** Faces in an RGBA (ImageData-like) or grayscale image, or an int32/float [h, w, 3] tensor. */
   estimateFaces(image: RgbaImage | GrayImage | tf.Tensor3D): Promise<Face[]>;
   dispose(): void;
-}
-
-function isGray(img: RgbaImage | GrayImage): img is GrayImage {
-  return img.data.length === img.width * img.height;
 }
 
 /** An [h, w, 3] int32 tensor of an RGBA or gray image (alpha dropped, gray replicated). */

@@ -140,7 +140,8 @@ export function prepareInput(img: GrayImage | RgbaImage, input: InputConfig, cro
   return toUnitFloat(sized.data);
 }
 
-function isGray(img: GrayImage | RgbaImage): img is GrayImage {
+/** Whether an image holds one byte per pixel (grayscale) rather than four (RGBA). */
+export function isGray(img: GrayImage | RgbaImage): img is GrayImage {
   return img.data.length === img.width * img.height;
 }
 

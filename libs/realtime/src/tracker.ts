@@ -1,4 +1,5 @@
 /** Face tracking by box overlap, with exponential smoothing of the class scores. */
+import { iou } from '@emodetect/face-detect';
 import type { FaceResult } from './index.ts';
 
 export interface TrackerOptions {
@@ -23,14 +24,6 @@ interface Track {
   box: FaceResult['box'];
   scores: Record<string, number>;
   missed: number;
-}
-
-function iou(a: FaceResult['box'], b: FaceResult['box']): number {
-  const w = Math.max(0, Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x));
-  const h = Math.max(0, Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y));
-  const inter = w * h;
-  const union = a.width * a.height + b.width * b.height - inter;
-  return union > 0 ? inter / union : 0;
 }
 
 export function createTracker(opts: TrackerOptions = {}): Tracker {

@@ -1,7 +1,7 @@
 /** `evaluate`: a model on a set of dataset images → the classification report. */
 import { classificationReport, type ClassificationReport } from '@emodetect/metrics';
 import type { EmotionModel } from '@emodetect/model';
-import type { ImageDataset } from '@emodetect/preprocess';
+import { pixelDuplicates, type ImageDataset } from '@emodetect/preprocess';
 import { validate } from './loop.ts';
 
 /** Check that a model can be evaluated on a dataset (same classes, same image size). */
@@ -36,4 +36,37 @@ export async function evaluate(m: EmotionModel, ds: ImageDataset, indices: numbe
     predicted,
     ds.classNames,
   );
+}
+
+/** A split evaluated twice: on all its images and without those also found in a reference split. */
+export interface LeakAwareEvaluation {
+  all: ClassificationReport;
+  /** Without the images that are pixel-identical to one in the reference split. */
+  dedup: ClassificationReport;
+  /** How many images were left out of `dedup`. */
+  duplicates: number;
+}
+
+/**
+ * Evaluate `m` on `indices` once, and report it both on all of them and without the ones that are
+ * pixel-identical to an image of `reference` (FER2013: 288 PrivateTest faces also in Training).
+ */
+export async function evaluateLeakAware(
+  m: EmotionModel,
+  ds: ImageDataset,
+  indices: number[],
+  reference: readonly number[],
+  onProgress?: (done: number, total: number) => void,
+): Promise<LeakAwareEvaluation> {
+  const dups = new Set(reference.length ? pixelDuplicates(ds, indices, reference) : []);
+  const predicted = await predictClasses(m, ds, indices, onProgress);
+  const report = (keep: (i: number) => boolean) => {
+    const pos = indices.map((_, p) => p).filter((p) => keep(indices[p]));
+    return classificationReport(
+      pos.map((p) => ds.labels[indices[p]]),
+      pos.map((p) => predicted[p]),
+      ds.classNames,
+    );
+  };
+  return { all: report(() => true), dedup: report((i) => !dups.has(i)), duplicates: dups.size };
 }
