@@ -6,7 +6,7 @@ import { describeBackend, initNodeBackend, BACKEND_NAMES, type BackendName } fro
 import { createNodeFaceDetector } from '@emodetect/face-detect/node';
 import { bundledModelDir } from '@emodetect/model/node';
 import { decodeImageFileRgba, IMAGE_EXTENSIONS, DataError } from '@emodetect/preprocess/node';
-import { createEmotionPipeline, createMeter, createTracker, type EmotionPipeline, type FaceResult } from '@emodetect/realtime';
+import { createEmotionPipeline, createFrameLoop, type EmotionPipeline, type FaceResult } from '@emodetect/realtime';
 import { choiceOption, intOption, numberOption, parse } from './args.ts';
 import { UsageError } from './errors.ts';
 import { loadModelArg } from './eval.ts';
@@ -30,6 +30,7 @@ Options:
   --csv                one CSV row per face: file, frame, time, face, x, y, width, height, score, emotion, class scores
   --annotate <dir>     write each image, or each video as MP4, with boxes, labels and per-class bars into <dir>
   --fps N              analyse videos at N frames per second (default: every frame)
+  --skip-frames N      in videos, run the face detector on one frame in N + 1 and reuse its boxes (default 0)
   --min-face N         ignore faces narrower than N pixels (default 0)
   --max-faces N        at most N faces per image, largest first (default 10)
   --detector D         short | full: MediaPipe short range (default) or full range
@@ -70,6 +71,7 @@ export async function expandInputs(inputs: string[]): Promise<{ files: string[];
 interface VideoOptions {
   pipeline: EmotionPipeline;
   fps?: number;
+  skipFrames: number;
   annotate?: string;
   json: boolean;
   csvRows?: (file: string, frame: number, time: number, faces: ReturnType<typeof faceJson>[]) => void;
@@ -80,8 +82,7 @@ interface VideoOptions {
 async function detectVideo(file: string, o: VideoOptions): Promise<void> {
   const info = await probeVideo(file, o.fps);
   const reader = readFrames(file, info, o.fps);
-  const tracker = createTracker();
-  const meter = createMeter();
+  const loop = createFrameLoop(o.pipeline, { skipFrames: o.skipFrames });
   const out = o.annotate ? path.join(o.annotate, `${path.basename(file, path.extname(file))}.mp4`) : null;
   if (out) await fs.mkdir(path.dirname(out), { recursive: true });
   const tmp = out ? `${out}.tmp-${process.pid}.mp4` : null;
@@ -89,9 +90,7 @@ async function detectVideo(file: string, o: VideoOptions): Promise<void> {
   let frame = 0;
   let faces = 0;
   for await (const image of reader.frames) {
-    const t0 = performance.now();
-    const results = tracker.update(await o.pipeline.analyze(image));
-    meter.record(performance.now() - t0);
+    const results = await loop.process(image);
     const time = Math.round((frame / (info.fps || 25)) * 1000) / 1000;
     const json = results.map((r) => ({ ...faceJson(r), track: r.trackId }));
     faces += results.length;
@@ -105,7 +104,7 @@ async function detectVideo(file: string, o: VideoOptions): Promise<void> {
     await writer.close();
     await fs.rename(tmp, out);
   }
-  const s = meter.stats();
+  const s = loop.stats();
   const summary = `${file}: ${frame} frames, ${faces} faces, ${s.p50.toFixed(0)} ms/frame p50 (${s.p95.toFixed(0)} p95)${out ? `; annotated video ${out}` : ''}`;
   if (!o.json && !o.csvRows) process.stdout.write(summary + '\n');
   else o.log.info(summary);
@@ -141,6 +140,7 @@ export async function detectCommand(argv: string[]): Promise<number> {
         'max-faces': { type: 'string' },
         detector: { type: 'string' },
         fps: { type: 'string' },
+        'skip-frames': { type: 'string' },
         backend: { type: 'string' },
       },
     }),
@@ -155,6 +155,7 @@ export async function detectCommand(argv: string[]): Promise<number> {
   const maxFaces = intOption('detect', 'max-faces', v['max-faces'], 10, 1);
   const detectorModel = choiceOption('detect', 'detector', v.detector, ['short', 'full'] as const, 'short');
   const backend = choiceOption<BackendName>('detect', 'backend', v.backend, BACKEND_NAMES, 'auto');
+  const skipFrames = intOption('detect', 'skip-frames', v['skip-frames'], 0, 0);
   const fps = v.fps === undefined ? undefined : numberOption('detect', 'fps', v.fps, 0, 0.01, 240);
   const log = stderrLog(Boolean(v.json || v.csv));
 
@@ -196,7 +197,15 @@ export async function detectCommand(argv: string[]): Promise<number> {
     log.progress(`${i + 1}/${files.length} ${file}`, i / files.length);
     if ((VIDEO_EXTENSIONS as readonly string[]).includes(path.extname(file).toLowerCase())) {
       try {
-        await detectVideo(file, { pipeline, fps, annotate: v.annotate, json: Boolean(v.json), csvRows: v.csv ? csvRows : undefined, log });
+        await detectVideo(file, {
+          pipeline,
+          fps,
+          skipFrames,
+          annotate: v.annotate,
+          json: Boolean(v.json),
+          csvRows: v.csv ? csvRows : undefined,
+          log,
+        });
       } catch (e) {
         if (!(e instanceof DataError)) throw e;
         failed++;

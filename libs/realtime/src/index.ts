@@ -8,6 +8,9 @@ import { cropFace, type CropOptions, type Face, type FaceBox, type FaceDetector 
 import { predictProbabilities, type EmotionModel } from '@emodetect/model';
 import type { GrayImage, RgbaImage } from '@emodetect/preprocess';
 
+import { createTracker, type Tracker } from './tracker.ts';
+import { createMeter, type MeterStats } from './meter.ts';
+
 export { createTracker, type Tracker, type TrackerOptions } from './tracker.ts';
 export { createMeter, type LatencyMeter, type MeterStats } from './meter.ts';
 
@@ -37,6 +40,10 @@ export interface PipelineOptions {
 export interface EmotionPipeline {
   /** Faces and their emotions in one image; [] when there is none. */
   analyze(image: RgbaImage | GrayImage): Promise<FaceResult[]>;
+  /** The detection step alone: faces kept by the size and count options, largest first. */
+  detect(image: RgbaImage | GrayImage): Promise<Face[]>;
+  /** The classification step alone, for faces found earlier (all in one batch). */
+  classify(image: RgbaImage | GrayImage, faces: readonly Face[]): Promise<FaceResult[]>;
 }
 
 /** Combine a face detector and an emotion model; preprocessing comes from the model's metadata. */
@@ -45,18 +52,58 @@ export function createEmotionPipeline(detector: FaceDetector, model: EmotionMode
   const minFaceSize = opts.minFaceSize ?? 0;
   const { input, labels } = model.metadata;
   const per = input.width * input.height * input.channels;
+  const detect = async (image: RgbaImage | GrayImage) =>
+    (await detector.estimateFaces(image))
+      .filter((f) => f.box.width >= minFaceSize)
+      .sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height)
+      .slice(0, maxFaces);
+  const classify = async (image: RgbaImage | GrayImage, faces: readonly Face[]) => {
+    if (faces.length === 0) return [];
+    const batch = new Float32Array(faces.length * per);
+    faces.forEach((f, i) => batch.set(cropFace(image, f, input, opts.crop), i * per));
+    const probs = await predictProbabilities(model, batch, faces.length);
+    return faces.map((f, i) => toResult(f, probs.subarray(i * labels.length, (i + 1) * labels.length), labels));
+  };
+  return { detect, classify, analyze: async (image) => classify(image, await detect(image)) };
+}
+
+export interface FrameLoopOptions {
+  /** Run the detector on one frame, then reuse its boxes for this many frames (default 0). */
+  skipFrames?: number;
+  /** Track faces and smooth their scores (default: a tracker with default options). */
+  tracker?: Tracker | null;
+  /** Frames kept by the latency meter's window (default 60). */
+  meterWindow?: number;
+}
+
+export interface FrameLoop {
+  /** Analyse the next frame of a stream. */
+  process(frame: RgbaImage | GrayImage): Promise<FaceResult[]>;
+  /** FPS and latency of `process` so far. */
+  stats(): MeterStats;
+}
+
+/**
+ * The per-frame loop of a video or a webcam: detection on every (skipFrames + 1)-th frame,
+ * classification of every frame, tracking and smoothing, and a latency meter.
+ */
+export function createFrameLoop(pipeline: EmotionPipeline, opts: FrameLoopOptions = {}): FrameLoop {
+  const skip = opts.skipFrames ?? 0;
+  const tracker = opts.tracker === undefined ? createTracker() : opts.tracker;
+  const meter = createMeter(opts.meterWindow ?? 60);
+  let frame = 0;
+  let faces: Face[] = [];
   return {
-    async analyze(image) {
-      const faces = (await detector.estimateFaces(image))
-        .filter((f) => f.box.width >= minFaceSize)
-        .sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height)
-        .slice(0, maxFaces);
-      if (faces.length === 0) return [];
-      const batch = new Float32Array(faces.length * per);
-      faces.forEach((f, i) => batch.set(cropFace(image, f, input, opts.crop), i * per));
-      const probs = await predictProbabilities(model, batch, faces.length);
-      return faces.map((f, i) => toResult(f, probs.subarray(i * labels.length, (i + 1) * labels.length), labels));
+    async process(image) {
+      const t0 = performance.now();
+      if (frame % (skip + 1) === 0) faces = await pipeline.detect(image);
+      frame++;
+      const results = await pipeline.classify(image, faces);
+      const out = tracker ? tracker.update(results) : results;
+      meter.record(performance.now() - t0);
+      return out;
     },
+    stats: () => meter.stats(),
   };
 }
 

@@ -6,7 +6,7 @@ import { createNodeFaceDetector, type FaceDetector } from '@emodetect/face-detec
 import { createModel } from '@emodetect/model';
 import { readFer2013, splitIndices, type ImageDataset } from '@emodetect/preprocess/node';
 import { requireFer2013 } from '../../../tools/test-data.ts';
-import { createEmotionPipeline, createMeter, createTracker, type FaceResult } from './index.ts';
+import { createEmotionPipeline, createFrameLoop, createMeter, createTracker, type FaceResult } from './index.ts';
 
 let ds: ImageDataset;
 let pool: number[];
@@ -61,6 +61,26 @@ describe('createEmotionPipeline', () => {
     const before = tf.memory().numTensors;
     for (let i = 0; i < 15; i++) await pipeline.analyze(frame);
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('createFrameLoop', () => {
+  it('detects on every (skipFrames + 1)-th frame only, tracks, and leaks nothing over 60 frames', async () => {
+    const model = createModel({ arch: 'micro', seed: 1 });
+    const pipeline = createEmotionPipeline(detector, model);
+    let detections = 0;
+    const counting = { ...pipeline, detect: async (img: Parameters<typeof pipeline.detect>[0]) => (detections++, pipeline.detect(img)) };
+    const loop = createFrameLoop(counting, { skipFrames: 2 });
+    const frame = composeScene(ds, pool, 101, SCENE).image;
+    await loop.process(frame);
+    const before = tf.memory().numTensors;
+    const ids = new Set<number | undefined>();
+    for (let i = 1; i < 60; i++) for (const r of await loop.process(frame)) ids.add(r.trackId);
+    expect(detections).toBe(20);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(loop.stats().frames).toBe(60);
+    // The same faces on every frame keep their track ids.
+    expect(ids.size).toBe((await pipeline.detect(frame)).length);
   });
 });
 
