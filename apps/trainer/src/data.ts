@@ -1,6 +1,14 @@
 /** Loading a dataset from a path: a FER2013 CSV (plain or .gz) or an image folder. */
 import { promises as fs } from 'node:fs';
-import { DataError, readFer2013, readFerPlus, applyFerPlus, readImageFolder, type ImageDataset } from '@emodetect/preprocess/node';
+import {
+  DataError,
+  readFer2013,
+  readFer2013U8,
+  readFerPlus,
+  applyFerPlus,
+  readImageFolder,
+  type ImageDataset,
+} from '@emodetect/preprocess/node';
 import type { Log } from './log.ts';
 
 export interface LoadOptions {
@@ -23,6 +31,8 @@ export async function loadDataset(file: string, opts: LoadOptions, log: Log): Pr
       onBadFile: (m) => (bad++, log.warn(`skipped ${m}`)),
       onProgress: (done, total) => log.progress(`reading images ${done}/${total}`, done / total),
     });
+  } else if (file.endsWith('.u8')) {
+    ds = await readFer2013U8(file);
   } else {
     ds = await readFer2013(file, {
       size: opts.size,

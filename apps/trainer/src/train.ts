@@ -48,7 +48,8 @@ Options:
   --tta T                none | flip: test-time augmentation declared in the model (default: none)
   --out <dir>            run folder (default: runs/<arch>)
   --resume               continue the run in --out from its last checkpoint
-  --workers N|auto       data-parallel worker threads per batch (default: auto = one per core, at most 4);
+  --workers N|auto       data-parallel worker threads per batch (default: auto = one per core, at most 4,
+                         on the wasm and cpu backends, 1 on GPU backends);
                          part of the run: the same seed and worker count give the same weights
   --seed N               seed for weights, shuffling, augmentation, dropout (default: ${DEFAULT_TRAIN_CONFIG.seed})
   --limit N              train on a stratified subset of N training images
@@ -112,7 +113,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
     patience: intOption(cmd, 'patience', v.patience, DEFAULT_TRAIN_CONFIG.patience, 0),
     seed: intOption(cmd, 'seed', v.seed, DEFAULT_TRAIN_CONFIG.seed, 0),
     augment: v['no-augment'] ? NO_AUGMENT : DEFAULT_AUGMENT,
-    workers: v.workers === undefined || v.workers === 'auto' ? defaultWorkers() : intOption(cmd, 'workers', v.workers, 1),
+    // Resolved after the backend is chosen (auto: one per core on CPU backends, 1 on a GPU).
+    workers: v.workers === undefined || v.workers === 'auto' ? 0 : intOption(cmd, 'workers', v.workers, 1),
   };
   const tta = choiceOption(cmd, 'tta', v.tta, ['none', 'flip'] as const, 'none');
   const limit = v.limit === undefined ? undefined : intOption(cmd, 'limit', v.limit, 0);
@@ -129,6 +131,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   }
 
   const info = await initNodeBackend({ backend });
+  if (config.workers === 0) config.workers = ['wasm', 'cpu'].includes(info.name) ? defaultWorkers() : 1;
   log.info(describeBackend(info));
   for (const s of info.skipped) log.info(`  (skipped ${s.backend}: ${s.reason})`);
 

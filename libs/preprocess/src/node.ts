@@ -219,6 +219,40 @@ export async function readFer2013(file: string, opts: ReadFer2013Options = {}): 
   };
 }
 
+/**
+ * Read FER2013's compact binary form (`fer2013.u8`, the uncompressed `fer2013.u8.xz` of the
+ * shared data folder): n emotion bytes, n Usage bytes (0 Training, 1 PublicTest, 2 PrivateTest),
+ * then n x 2304 pixel bytes, rows in the CSV's order.
+ */
+export async function readFer2013U8(file: string): Promise<ImageDataset> {
+  const bytes = await fs.readFile(file).catch((e: NodeJS.ErrnoException) => {
+    throw new DataError(`${file}: ${e.code === 'ENOENT' ? 'file not found' : `cannot read (${e.code})`}`);
+  });
+  const per = 48 * 48;
+  const n = bytes.length / (per + 2);
+  if (!Number.isInteger(n) || n === 0)
+    throw new DataError(`${file}: ${bytes.length} bytes is not a whole number of FER2013 rows (2 + 2304 bytes each)`);
+  const labels = Uint8Array.from(bytes.subarray(0, n));
+  const splits = Uint8Array.from(bytes.subarray(n, 2 * n));
+  const bad = labels.findIndex((l) => l >= FER2013_CLASSES.length);
+  if (bad >= 0) throw new DataError(`${file}: row ${bad}: emotion label ${labels[bad]} is out of range (0..6)`);
+  const badSplit = splits.findIndex((u) => u >= FER2013_SPLITS.length);
+  if (badSplit >= 0) throw new DataError(`${file}: row ${badSplit}: Usage code ${splits[badSplit]} is out of range (0..2)`);
+  const base = path.basename(file);
+  return {
+    width: 48,
+    height: 48,
+    count: n,
+    pixels: Uint8Array.from(bytes.subarray(2 * n)),
+    labels,
+    splits,
+    rowIds: Int32Array.from({ length: n }, (_, i) => i),
+    splitNames: [...FER2013_SPLITS],
+    classNames: [...FER2013_CLASSES],
+    origins: Array.from({ length: n }, (_, i) => `${base}:${i}`),
+  };
+}
+
 function grow<T extends Uint8Array | Int32Array>(a: T, n: number): T {
   const b = new (a.constructor as new (n: number) => T)(n);
   b.set(a);

@@ -18,6 +18,7 @@ import {
   rgbaToGray,
   splitIndices,
   pixelDuplicates,
+  readFer2013U8,
 } from './node.ts';
 
 let dir: string;
@@ -173,5 +174,23 @@ describe('pixelDuplicates', () => {
     const first = ds.pixels.subarray(dups[0] * per, dups[0] * per + per);
     const twin = splitIndices(ds, 'Training').find((t) => ds.pixels.subarray(t * per, t * per + per).every((v, i) => v === first[i]));
     expect(twin).toBeDefined();
+  });
+});
+
+describe('readFer2013U8', () => {
+  it("reads the compact binary form with the CSV reader's labels, splits and pixels", async () => {
+    const csv = await readFer2013(path.join(dir, 'ok.csv'));
+    const n = csv.count;
+    const bytes = new Uint8Array(n * 2306);
+    bytes.set(csv.labels, 0);
+    bytes.set(csv.splits, n);
+    bytes.set(csv.pixels, 2 * n);
+    await writeFile(path.join(dir, 'ok.u8'), bytes);
+    const u8 = await readFer2013U8(path.join(dir, 'ok.u8'));
+    expect(Array.from(u8.labels)).toEqual(Array.from(csv.labels));
+    expect(Array.from(u8.splits)).toEqual(Array.from(csv.splits));
+    expect(Buffer.from(u8.pixels).equals(Buffer.from(csv.pixels))).toBe(true);
+    await writeFile(path.join(dir, 'bad.u8'), bytes.subarray(0, 100));
+    await expect(readFer2013U8(path.join(dir, 'bad.u8'))).rejects.toThrow(/bad\.u8: 100 bytes is not a whole number of FER2013 rows/);
   });
 });
