@@ -168,27 +168,19 @@ async function parallelStep(
       randomSeed: rng.int(2 ** 31),
     };
   });
-  const weights = workers.length ? m.model.getWeights().map((t) => t.dataSync().slice() as Float32Array) : [];
-  const remote = requests.slice(1).map((r, i) =>
-    workers[i].run(
-      r,
-      weights.map((w) => w.slice()),
-    ),
-  );
+  // Each worker gets its own copy of the weights: posting transfers (and detaches) the buffers.
+  const weightsFor = () => m.model.getWeights().map((t) => t.dataSync().slice() as Float32Array);
+  const remote = requests.slice(1).map((r, i) => workers[i].run(r, weightsFor()));
   const results = [computeShard(m.model, requests[0]), ...(await Promise.all(remote))];
   const weightSum = results.reduce((a, r) => a + r.weightSum, 0);
-  const variables = m.model.trainableWeights.map((v) => v.read() as tf.Variable);
-  const summed = variables.map((v, i) => {
-    const acc = new Float32Array(results[0].grads[i].length);
-    for (const r of results) {
-      const g = r.grads[i];
-      for (let j = 0; j < acc.length; j++) acc[j] += g[j];
-    }
-    for (let j = 0; j < acc.length; j++) acc[j] /= weightSum;
-    return acc;
-  });
   const named: tf.NamedTensorMap = {};
-  variables.forEach((v, i) => (named[v.name] = tf.tensor(summed[i], v.shape)));
+  m.model.trainableWeights.forEach((w, i) => {
+    const sum = new Float32Array(results[0].grads[i].length);
+    for (const r of results) for (let j = 0; j < sum.length; j++) sum[j] += r.grads[i][j];
+    for (let j = 0; j < sum.length; j++) sum[j] /= weightSum;
+    const v = w.read() as tf.Variable;
+    named[v.name] = tf.tensor(sum, v.shape);
+  });
   optimizer.applyGradients(named);
   tf.dispose(Object.values(named));
   return {
