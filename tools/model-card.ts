@@ -53,6 +53,13 @@ if (v.run) {
   );
 }
 const weightsBytes = (await stat(path.join(modelDir, 'weights.bin'))).size;
+// Training time over the whole run (all invocations), from the run's per-epoch log.
+const epochSeconds = v.run
+  ? (await readFile(path.join(v.run, 'log.jsonl'), 'utf8').catch(() => ''))
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => (JSON.parse(l) as { seconds: number }).seconds)
+  : [];
 const t = m.metadata.training;
 const notes = v.notes ? '\n' + (await readFile(v.notes, 'utf8')).trim() + '\n' : '';
 
@@ -99,7 +106,13 @@ ${curves}
 | training images | ${t?.trainImages ?? '?'} (FER2013 Training); validation on PublicTest |
 | epochs run, batch | ${t?.epochs ?? '?'} (best epoch kept), ${t?.batchSize ?? '?'} |
 | hardware, backend | ${t?.hardware ?? 'not recorded'}, ${t?.backend ?? '?'} |
-| wall time | ${t ? `${(t.wallSeconds / 60).toFixed(0)} min` : '?'} |
+| training time | ${
+  epochSeconds.length
+    ? `${(epochSeconds.reduce((a, b) => a + b, 0) / 60).toFixed(0)} min over ${epochSeconds.length} epochs (sum of the epochs in the run's log.jsonl)`
+    : t
+      ? `${(t.wallSeconds / 60).toFixed(0)} min (last invocation)`
+      : '?'
+} |
 
 ## Known weaknesses
 
