@@ -11,6 +11,7 @@ import { createNodeFaceDetector } from '@emodetect/face-detect/node';
 import { createModel, saveModelFolder } from '@emodetect/model/node';
 import { readFer2013, splitIndices } from '@emodetect/preprocess/node';
 import { REPO_ROOT, requireFer2013 } from '../../../tools/test-data.ts';
+import { videoWriter } from './video.ts';
 
 const BIN = path.join(REPO_ROOT, 'apps/trainer/bin/emodetect.mjs');
 
@@ -26,47 +27,24 @@ function cli(args: string[]): Promise<{ code: number | null; stdout: string; std
   });
 }
 
-/** Encode `frames` frames of `image`, shifted right by 4 px per frame, as an H.264 MP4 (ffmpeg). */
-function writeVideo(
+/** Encode `frames` frames of `image`, shifted right by 4 px per frame, as a 10 fps MP4. */
+async function writeVideo(
   file: string,
   image: { width: number; height: number; data: Uint8Array | Uint8ClampedArray },
   frames: number,
 ): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('ffmpeg', [
-      '-v',
-      'error',
-      '-y',
-      '-f',
-      'rawvideo',
-      '-pix_fmt',
-      'rgba',
-      '-s',
-      `${image.width}x${image.height}`,
-      '-r',
-      '10',
-      '-i',
-      '-',
-      '-c:v',
-      'libx264',
-      '-pix_fmt',
-      'yuv420p',
-      file,
-    ]);
-    p.on('error', reject);
-    p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg exited ${code}`))));
-    const { width: w, height: h } = image;
-    for (let f = 0; f < frames; f++) {
-      const frame = new Uint8Array(w * h * 4);
-      for (let y = 0; y < h; y++) {
-        const row = image.data.subarray(y * w * 4, (y + 1) * w * 4);
-        frame.set(row.subarray(0, (w - 4 * f) * 4), (y * w + 4 * f) * 4);
-        frame.set(row.subarray((w - 4 * f) * 4), y * w * 4);
-      }
-      p.stdin.write(frame);
+  const { width: w, height: h } = image;
+  const writer = videoWriter(file, w, h, 10);
+  for (let f = 0; f < frames; f++) {
+    const frame = new Uint8Array(w * h * 4);
+    for (let y = 0; y < h; y++) {
+      const row = image.data.subarray(y * w * 4, (y + 1) * w * 4);
+      frame.set(row.subarray(0, (w - 4 * f) * 4), (y * w + 4 * f) * 4);
+      frame.set(row.subarray((w - 4 * f) * 4), y * w * 4);
     }
-    p.stdin.end();
-  });
+    await writer.write(frame);
+  }
+  await writer.close();
 }
 
 let dir: string;
