@@ -119,6 +119,19 @@ describe('bad input', () => {
   });
 });
 
+describe('export', () => {
+  it('writes the bundled model with float16 weights at half the size; --out is required', async () => {
+    const usage = await cli(['export']);
+    expect(usage.code).toBe(2);
+    expectOneLineError(usage, /export: --out <dir> is required/);
+    const out = path.join(dir, 'f16');
+    const r = await cli(['export', '--quantize', 'float16', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/weights 1\.56 MB → 0\.78 MB \(float16\)/);
+    expect(JSON.parse(await readFile(path.join(out, 'metadata.json'), 'utf8')).quantization).toBe('float16');
+  });
+});
+
 describe('training on the real FER2013', () => {
   it('trains, survives a kill, resumes, and beats chance on PrivateTest', async () => {
     const data = requireFer2013();

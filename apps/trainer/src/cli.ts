@@ -1,6 +1,7 @@
 /** The `emodetect` command line: one verb per life-cycle step. */
 import { detectCommand, DETECT_HELP } from './detect.ts';
 import { evalCommand, EVAL_HELP } from './eval.ts';
+import { exportCommand, EXPORT_HELP } from './export.ts';
 import { formatError } from './errors.ts';
 import { trainCommand, TRAIN_HELP } from './train.ts';
 
@@ -11,7 +12,8 @@ Usage: emodetect <command> [options]
 Commands:
   train    train a CNN on FER2013 (CSV / CSV.gz) or an image folder
   eval     evaluate a model folder on a dataset split (accuracy, per-class F1, confusion matrix)
-  detect   find faces in images and folders and classify their emotions
+  detect   find faces in images, folders and videos and classify their emotions
+  export   write a model folder with quantised (uint8 or float16) weights
 
 Run "emodetect <command> --help" for the options of a command.`;
 
@@ -19,6 +21,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   train: { run: trainCommand, help: TRAIN_HELP },
   eval: { run: evalCommand, help: EVAL_HELP },
   detect: { run: detectCommand, help: DETECT_HELP },
+  export: { run: exportCommand, help: EXPORT_HELP },
 };
 
 /** Run the CLI; resolves to the exit status. Never throws: errors become one line on stderr. */

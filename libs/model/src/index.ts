@@ -10,6 +10,7 @@ import type { InputConfig } from '@emodetect/preprocess';
 
 export * from './metadata.ts';
 export * from './architectures.ts';
+export * from './quantize.ts';
 
 /** A loaded or freshly built classifier: the tfjs model and the metadata that governs its input. */
 export interface EmotionModel {

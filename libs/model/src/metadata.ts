@@ -41,6 +41,8 @@ export interface ModelMetadata {
   input: InputConfig;
   labels: string[];
   tta: TtaPolicy;
+  /** Weight quantisation of this folder's weights.bin, when it was exported quantised. */
+  quantization?: 'uint8' | 'float16';
   training?: TrainingProvenance;
   metrics?: MetricsSummary[];
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile, readdir } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +10,9 @@ import {
   ModelLoadError,
   argmaxRows,
   createModel,
+  exportModel,
   getArchitecture,
+  toFloat16Bits,
   loadModelFolder,
   predictProbabilities,
   saveModelFolder,
@@ -87,5 +89,35 @@ describe('model folders', () => {
     const err = await loadModelFolder(target).catch((e) => e);
     expect(err).toBeInstanceOf(ModelLoadError);
     expect(err.message).toMatch(/metadata.json: unknown format "other"/);
+  });
+});
+
+describe('quantised export', () => {
+  it('encodes IEEE half precision', () => {
+    expect(toFloat16Bits(1)).toBe(0x3c00);
+    expect(toFloat16Bits(-2)).toBe(0xc000);
+    expect(toFloat16Bits(65504)).toBe(0x7bff);
+    expect(toFloat16Bits(1e6)).toBe(0x7c00);
+    expect(toFloat16Bits(0.1)).toBe(0x2e66);
+    expect(toFloat16Bits(1e-9)).toBe(0);
+    expect(toFloat16Bits(6e-5)).toBe(0x03ef); // subnormal: 6e-5 / 2^-24 = 1006.6
+  });
+
+  it.each([
+    ['float16', 2, 1e-3],
+    ['uint8', 4, 0.05],
+  ] as const)('%s weights are %ix smaller and predict nearly the same', async (q, factor, tolerance) => {
+    const m = createModel({ arch: 'small', seed: 4 });
+    await saveModelFolder(m, path.join(dir, 'f32'));
+    await exportModel(m, path.join(dir, q), q);
+    const full = (await stat(path.join(dir, 'f32', 'weights.bin'))).size;
+    const small = (await stat(path.join(dir, q, 'weights.bin'))).size;
+    expect(small * factor).toBeCloseTo(full, -3);
+    const back = await loadModelFolder(path.join(dir, q));
+    expect(back.metadata.quantization).toBe(q);
+    const faces = Float32Array.from({ length: 4 * 2304 }, (_, i) => ((i * 7919) % 255) / 255);
+    const a = await predictProbabilities(m, faces, 4);
+    const b = await predictProbabilities(back, faces, 4);
+    a.forEach((v, i) => expect(Math.abs(v - b[i])).toBeLessThan(tolerance));
   });
 });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { validateMetadata, type ModelMetadata } from './metadata.ts';
+import { quantizeValues, type Quantization } from './quantize.ts';
 import type { EmotionModel } from './index.ts';
 
 export * from './index.ts';
@@ -28,7 +29,12 @@ export function bundledModelDir(name: string = DEFAULT_MODEL_NAME): string {
  * replaces `dir` by rename, so a crash leaves either the old folder or the new one, never a mix.
  * Extra files (e.g. optimizer state, a report) can be written into the same atomic step.
  */
-export async function saveModelFolder(m: EmotionModel, dir: string, extraFiles: Record<string, string | Uint8Array> = {}): Promise<void> {
+export async function saveModelFolder(
+  m: EmotionModel,
+  dir: string,
+  extraFiles: Record<string, string | Uint8Array> = {},
+  quantize: Quantization = 'none',
+): Promise<void> {
   const parent = path.dirname(path.resolve(dir));
   await fs.mkdir(parent, { recursive: true });
   const tmp = `${path.resolve(dir)}.tmp-${process.pid}-${Date.now()}`;
@@ -37,14 +43,14 @@ export async function saveModelFolder(m: EmotionModel, dir: string, extraFiles: 
     await m.model.save(
       tf.io.withSaveHandler(async (artifacts) => {
         const weightData = artifacts.weightData;
-        const bytes =
-          weightData instanceof ArrayBuffer ? new Uint8Array(weightData) : new Uint8Array(tf.io.concatenateArrayBuffers(weightData ?? []));
+        const raw = weightData instanceof ArrayBuffer ? weightData : tf.io.concatenateArrayBuffers(weightData ?? []);
+        const { bytes, specs } = quantizeArtifacts(raw, artifacts.weightSpecs ?? [], quantize);
         const modelJson = {
           format: 'layers-model',
           generatedBy: `TensorFlow.js tfjs-layers v${tf.version_layers}`,
           convertedBy: null,
           modelTopology: artifacts.modelTopology,
-          weightsManifest: [{ paths: [WEIGHTS_FILE], weights: artifacts.weightSpecs ?? [] }],
+          weightsManifest: [{ paths: [WEIGHTS_FILE], weights: specs }],
         };
         await fs.writeFile(path.join(tmp, 'model.json'), JSON.stringify(modelJson));
         await fs.writeFile(path.join(tmp, WEIGHTS_FILE), bytes);
@@ -58,6 +64,46 @@ export async function saveModelFolder(m: EmotionModel, dir: string, extraFiles: 
     await fs.rm(tmp, { recursive: true, force: true });
     throw e;
   }
+}
+
+/** Re-encode float32 weights with a quantisation (others are kept as they are). */
+function quantizeArtifacts(
+  data: ArrayBuffer,
+  specs: tf.io.WeightsManifestEntry[],
+  q: Quantization,
+): { bytes: Uint8Array; specs: tf.io.WeightsManifestEntry[] } {
+  if (q === 'none') return { bytes: new Uint8Array(data), specs };
+  const parts: Uint8Array[] = [];
+  const out: tf.io.WeightsManifestEntry[] = [];
+  let offset = 0;
+  for (const spec of specs) {
+    const size = spec.shape.reduce((a, b) => a * b, 1) * bytesPer(spec.dtype, spec.quantization?.dtype);
+    if (spec.dtype === 'float32' && !spec.quantization) {
+      const r = quantizeValues(new Float32Array(data.slice(offset, offset + size)), q);
+      parts.push(r.bytes);
+      out.push({ ...spec, quantization: r.quantization });
+    } else {
+      parts.push(new Uint8Array(data.slice(offset, offset + size)));
+      out.push(spec);
+    }
+    offset += size;
+  }
+  const bytes = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    bytes.set(p, o);
+    o += p.length;
+  }
+  return { bytes, specs: out };
+}
+
+/**
+ * `exportModel`: write a copy of a model with quantised weights (uint8: about 4x smaller, float16:
+ * 2x). The metadata records the quantisation; tfjs dequantises when it loads the weights.
+ */
+export async function exportModel(m: EmotionModel, dir: string, quantize: Quantization): Promise<void> {
+  const metadata: ModelMetadata = { ...m.metadata, quantization: quantize === 'none' ? undefined : quantize };
+  await saveModelFolder({ model: m.model, metadata }, dir, {}, quantize);
 }
 
 /** Atomically put folder `from` in the place of `to` (which may exist). */
