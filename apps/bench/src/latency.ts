@@ -3,7 +3,7 @@
  * FER2013 PrivateTest faces (640x480, textured backgrounds), on this thread of this machine.
  *
  *   node --import tsx apps/bench/src/latency.ts [--faces 1,3,8] [--frames 40] [--model <dir>]
- *        [--detector short|full] [--data fer2013.csv.gz] [--backend wasm]
+ *        [--detector short|full|both] [--data fer2013.csv.gz] [--backend wasm]
  *
  * For each number of faces per frame it reports per-frame latency (p50, p95), how many faces were
  * found (IoU >= 0.5 with the ground truth), the emotion accuracy on the found faces, and the
@@ -30,7 +30,7 @@ const { values: v } = parseArgs({
 
 const info = await initNodeBackend({ backend: v.backend as BackendName });
 const model = await loadModelFolder(v.model ?? bundledModelDir());
-const detector = await createNodeFaceDetector({ model: v.detector as 'short' | 'full', maxFaces: 10 });
+const detector = await createNodeFaceDetector({ model: v.detector as 'short' | 'full' | 'both', maxFaces: 10 });
 const pipeline = createEmotionPipeline(detector, model);
 const ds = await readFer2013(v.data!);
 const pool = splitIndices(ds, 'PrivateTest');

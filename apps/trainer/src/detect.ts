@@ -33,7 +33,8 @@ Options:
   --skip-frames N      in videos, run the face detector on one frame in N + 1 and reuse its boxes (default 0)
   --min-face N         ignore faces narrower than N pixels (default 0)
   --max-faces N        at most N faces per image, largest first (default 10)
-  --detector D         short | full: MediaPipe short range (default) or full range
+  --detector D         short | full | both: MediaPipe short range (default), full range, or both merged
+                       (finds more faces, at the cost of both)
   --backend B          ${BACKEND_NAMES.join(' | ')} (default: auto)`;
 
 /** Expand files, folders (one level) and simple globs (* and ? in the last part) into image files. */
@@ -153,7 +154,7 @@ export async function detectCommand(argv: string[]): Promise<number> {
   if (v.json && v.csv) throw new UsageError('detect: choose one of --json and --csv');
   const minFace = intOption('detect', 'min-face', v['min-face'], 0, 0);
   const maxFaces = intOption('detect', 'max-faces', v['max-faces'], 10, 1);
-  const detectorModel = choiceOption('detect', 'detector', v.detector, ['short', 'full'] as const, 'short');
+  const detectorModel = choiceOption('detect', 'detector', v.detector, ['short', 'full', 'both'] as const, 'short');
   const backend = choiceOption<BackendName>('detect', 'backend', v.backend, BACKEND_NAMES, 'auto');
   const skipFrames = intOption('detect', 'skip-frames', v['skip-frames'], 0, 0);
   const fps = v.fps === undefined ? undefined : numberOption('detect', 'fps', v.fps, 0, 0.01, 240);

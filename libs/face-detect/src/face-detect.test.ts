@@ -65,6 +65,27 @@ function correlation(a: Uint8Array, b: Uint8Array): number {
   return ab / Math.sqrt(aa * bb);
 }
 
+describe('combined short- and full-range detection', () => {
+  it('finds at least what short range finds, without duplicate boxes', async () => {
+    const both = await createNodeFaceDetector({ model: 'both' });
+    const three: SceneOptions = { ...DEFAULT_SCENE, minFaces: 3, maxFaces: 3, minSize: 130, maxSize: 180, occlusion: 0 };
+    let shortFound = 0;
+    let bothFound = 0;
+    for (let s = 0; s < 10; s++) {
+      const scene = composeScene(ds, pool, 6000 + s, three);
+      const a = await detector.estimateFaces(scene.image);
+      const b = await both.estimateFaces(scene.image);
+      for (let i = 0; i < b.length; i++) for (let j = i + 1; j < b.length; j++) expect(iou(b[i].box, b[j].box)).toBeLessThanOrEqual(0.3);
+      for (const f of scene.faces) {
+        if (a.some((d) => iou(d.box, f.faceBox) >= 0.5)) shortFound++;
+        if (b.some((d) => iou(d.box, f.faceBox) >= 0.5)) bothFound++;
+      }
+    }
+    expect(bothFound).toBeGreaterThanOrEqual(shortFound);
+    both.dispose();
+  });
+});
+
 describe('cropFace', () => {
   it('levels a tilted face by its eyes: the aligned crop matches the upright face better', async () => {
     let better = 0;

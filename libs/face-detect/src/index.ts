@@ -160,6 +160,28 @@ export function cropFaceGray(gray: GrayImage, face: Face, input: InputConfig, op
   return warpCropGray(gray, cx, cy, side, angle, input.width, input.height);
 }
 
+/**
+ * Run several detectors (e.g. short and full range) on each image and merge their faces: a face
+ * overlapping a higher-scoring one by more than `maxOverlap` IoU is dropped. Finds more faces than
+ * either detector alone, at the sum of their costs.
+ */
+export function combineDetectors(detectors: FaceDetector[], maxOverlap = 0.3): FaceDetector {
+  if (detectors.length === 0) throw new Error('combineDetectors: no detector');
+  const config = { ...detectors[0].config, maxFaces: Math.max(...detectors.map((d) => d.config.maxFaces)) };
+  return {
+    config,
+    async estimateFaces(image) {
+      const all = (await Promise.all(detectors.map((d) => d.estimateFaces(image)))).flat().sort((a, b) => b.score - a.score);
+      const kept: Face[] = [];
+      for (const f of all) if (kept.every((k) => iou(k.box, f.box) <= maxOverlap)) kept.push(f);
+      return kept.slice(0, config.maxFaces);
+    },
+    dispose() {
+      for (const d of detectors) d.dispose();
+    },
+  };
+}
+
 /** Intersection over union of two boxes. */
 export function iou(a: FaceBox, b: FaceBox): number {
   const x0 = Math.max(a.x, b.x);

@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { createFaceDetector, type DetectorModel, type FaceDetector, type FaceDetectorConfig } from './index.ts';
+import { combineDetectors, createFaceDetector, type DetectorModel, type FaceDetector, type FaceDetectorConfig } from './index.ts';
 
 export * from './index.ts';
 
@@ -34,8 +34,18 @@ export function fileModelHandler(jsonPath: string): tf.io.IOHandler {
   };
 }
 
-/** {@link createFaceDetector} with the model files from disk (the bundled ones by default). */
-export async function createNodeFaceDetector(config: Partial<FaceDetectorConfig> = {}): Promise<FaceDetector> {
+/**
+ * {@link createFaceDetector} with the model files from disk (the bundled ones by default).
+ * `both` runs the short- and full-range detectors and merges their faces ({@link combineDetectors}).
+ */
+export async function createNodeFaceDetector(
+  config: Partial<Omit<FaceDetectorConfig, 'model'>> & { model?: DetectorModel | 'both' } = {},
+): Promise<FaceDetector> {
   const model = config.model ?? 'short';
+  if (model === 'both') {
+    if (config.modelUrl) throw new Error("createNodeFaceDetector: a modelUrl cannot serve model 'both'");
+    const { modelUrl: _unused, ...rest } = config;
+    return combineDetectors(await Promise.all((['short', 'full'] as const).map((m) => createNodeFaceDetector({ ...rest, model: m }))));
+  }
   return createFaceDetector({ ...config, model, modelUrl: config.modelUrl ?? fileModelHandler(bundledDetectorPath(model)) });
 }
