@@ -1,13 +1,24 @@
 /** Small, strict option parsing on top of node:util parseArgs, with one-line errors. */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from './errors.ts';
 
-/** Run a node:util parseArgs call, turning its errors into one-line usage errors. */
-export function parse<R>(command: string, run: () => R): R {
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/**
+ * Parse a command's arguments strictly (node:util parseArgs); any problem becomes a one-line
+ * usage error. Positional arguments are refused unless `positionals` is true. (`--help` is
+ * handled by the CLI before a command runs.)
+ */
+export function parseCommand<const T extends Options>(command: string, argv: string[], options: T, positionals = false) {
+  const fail = (msg: string) => new UsageError(`${command}: ${msg} (see emodetect ${command} --help)`);
+  let parsed;
   try {
-    return run();
+    parsed = parseArgs({ args: argv, strict: true, allowPositionals: true, options });
   } catch (e) {
-    throw new UsageError(`${command}: ${(e as Error).message.split('\n')[0]} (see emodetect ${command} --help)`);
+    throw fail((e as Error).message.split('\n')[0]);
   }
+  if (!positionals && parsed.positionals.length) throw fail(`unexpected argument '${parsed.positionals[0]}'`);
+  return parsed;
 }
 
 export function intOption(command: string, name: string, value: string | undefined, fallback: number, min = 1): number {

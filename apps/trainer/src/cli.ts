@@ -43,6 +43,10 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`emodetect: unknown command "${name}" (commands: ${Object.keys(COMMANDS).join(', ')})\n`);
     return 2;
   }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(cmd.help + '\n');
+    return 0;
+  }
   try {
     return await cmd.run(rest);
   } catch (e) {

@@ -1,13 +1,12 @@
 /** `emodetect detect`: faces and emotions in images and folders. */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { describeBackend, initNodeBackend, BACKEND_NAMES, type BackendName } from '@emodetect/backend/node';
 import { createNodeFaceDetector } from '@emodetect/face-detect/node';
 import { bundledModelDir } from '@emodetect/model/node';
 import { decodeImageFileRgba, IMAGE_EXTENSIONS, DataError } from '@emodetect/preprocess/node';
 import { createEmotionPipeline, createFrameLoop, type EmotionPipeline, type FaceResult } from '@emodetect/realtime';
-import { choiceOption, intOption, numberOption, parse } from './args.ts';
+import { choiceOption, intOption, numberOption, parseCommand } from './args.ts';
 import { UsageError } from './errors.ts';
 import { loadModelArg } from './eval.ts';
 import { stderrLog, type Log } from './log.ts';
@@ -126,30 +125,23 @@ function faceJson(f: FaceResult) {
 }
 
 export async function detectCommand(argv: string[]): Promise<number> {
-  const { values: v, positionals } = parse('detect', () =>
-    parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        help: { type: 'boolean', short: 'h' },
-        model: { type: 'string' },
-        json: { type: 'boolean' },
-        csv: { type: 'boolean' },
-        annotate: { type: 'string' },
-        'min-face': { type: 'string' },
-        'max-faces': { type: 'string' },
-        detector: { type: 'string' },
-        fps: { type: 'string' },
-        'skip-frames': { type: 'string' },
-        backend: { type: 'string' },
-      },
-    }),
+  const { values: v, positionals } = parseCommand(
+    'detect',
+    argv,
+    {
+      model: { type: 'string' },
+      json: { type: 'boolean' },
+      csv: { type: 'boolean' },
+      annotate: { type: 'string' },
+      'min-face': { type: 'string' },
+      'max-faces': { type: 'string' },
+      detector: { type: 'string' },
+      fps: { type: 'string' },
+      'skip-frames': { type: 'string' },
+      backend: { type: 'string' },
+    },
+    true,
   );
-  if (v.help) {
-    process.stdout.write(DETECT_HELP + '\n');
-    return 0;
-  }
   if (positionals.length === 0) throw new UsageError('detect: name at least one image, folder or glob (see emodetect detect --help)');
   if (v.json && v.csv) throw new UsageError('detect: choose one of --json and --csv');
   const minFace = intOption('detect', 'min-face', v['min-face'], 0, 0);

@@ -6,8 +6,7 @@ import { confusionMatrixSvg, reportMarkdown } from '@emodetect/metrics';
 import { bundledModelDir, loadModelFolder, ModelLoadError, type EmotionModel } from '@emodetect/model/node';
 import { evaluateLeakAware, indicesForSplit, stratifiedSample } from '@emodetect/train/node';
 import { splitIndices } from '@emodetect/preprocess';
-import { parseArgs } from 'node:util';
-import { choiceOption, intOption, parse } from './args.ts';
+import { choiceOption, intOption, parseCommand } from './args.ts';
 import { UsageError } from './errors.ts';
 import { loadDataset } from './data.ts';
 import { stderrLog } from './log.ts';
@@ -47,29 +46,17 @@ export async function loadModelArg(dir: string): Promise<EmotionModel> {
 const pct = (v: number) => (100 * v).toFixed(2);
 
 export async function evalCommand(argv: string[]): Promise<number> {
-  const { values: v } = parse('eval', () =>
-    parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        help: { type: 'boolean', short: 'h' },
-        model: { type: 'string' },
-        data: { type: 'string' },
-        split: { type: 'string' },
-        json: { type: 'boolean' },
-        dedupe: { type: 'boolean' },
-        report: { type: 'string' },
-        limit: { type: 'string' },
-        'skip-bad': { type: 'boolean' },
-        backend: { type: 'string' },
-      },
-    }),
-  );
-  if (v.help) {
-    process.stdout.write(EVAL_HELP + '\n');
-    return 0;
-  }
+  const { values: v } = parseCommand('eval', argv, {
+    model: { type: 'string' },
+    data: { type: 'string' },
+    split: { type: 'string' },
+    json: { type: 'boolean' },
+    dedupe: { type: 'boolean' },
+    report: { type: 'string' },
+    limit: { type: 'string' },
+    'skip-bad': { type: 'boolean' },
+    backend: { type: 'string' },
+  });
   if (!v.data) throw new UsageError('eval: --data <csv|csv.gz|folder> is required (see emodetect eval --help)');
   const backend = choiceOption<BackendName>('eval', 'backend', v.backend, BACKEND_NAMES, 'auto');
   const limit = v.limit === undefined ? undefined : intOption('eval', 'limit', v.limit, 1);

@@ -1,10 +1,9 @@
 /** `emodetect export`: a model folder with quantised weights, for phones and the browser. */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { initNodeBackend } from '@emodetect/backend/node';
 import { bundledModelDir, exportModel, QUANTIZATIONS } from '@emodetect/model/node';
-import { choiceOption, parse } from './args.ts';
+import { choiceOption, parseCommand } from './args.ts';
 import { UsageError } from './errors.ts';
 import { loadModelArg, resolveModelDir } from './eval.ts';
 import { stderrLog } from './log.ts';
@@ -21,23 +20,11 @@ Options:
   --quantize Q         ${QUANTIZATIONS.join(' | ')} (default: uint8)`;
 
 export async function exportCommand(argv: string[]): Promise<number> {
-  const { values: v } = parse('export', () =>
-    parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        help: { type: 'boolean', short: 'h' },
-        model: { type: 'string' },
-        out: { type: 'string' },
-        quantize: { type: 'string' },
-      },
-    }),
-  );
-  if (v.help) {
-    process.stdout.write(EXPORT_HELP + '\n');
-    return 0;
-  }
+  const { values: v } = parseCommand('export', argv, {
+    model: { type: 'string' },
+    out: { type: 'string' },
+    quantize: { type: 'string' },
+  });
   if (!v.out) throw new UsageError('export: --out <dir> is required (see emodetect export --help)');
   const quantize = choiceOption('export', 'quantize', v.quantize, QUANTIZATIONS, 'uint8');
   const log = stderrLog();

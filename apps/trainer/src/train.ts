@@ -18,8 +18,7 @@ import {
   stratifiedSample,
   type TrainConfig,
 } from '@emodetect/train/node';
-import { parseArgs } from 'node:util';
-import { choiceOption, intOption, numberOption, parse } from './args.ts';
+import { choiceOption, intOption, numberOption, parseCommand } from './args.ts';
 import { UsageError } from './errors.ts';
 import { loadDataset } from './data.ts';
 import { stderrLog } from './log.ts';
@@ -60,41 +59,29 @@ Options:
   --backend B            ${BACKEND_NAMES.join(' | ')} (default: auto)`;
 
 export async function trainCommand(argv: string[]): Promise<number> {
-  const { values: v } = parse('train', () =>
-    parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        help: { type: 'boolean', short: 'h' },
-        data: { type: 'string' },
-        arch: { type: 'string' },
-        epochs: { type: 'string' },
-        batch: { type: 'string' },
-        lr: { type: 'string' },
-        schedule: { type: 'string' },
-        'label-smoothing': { type: 'string' },
-        'class-weights': { type: 'string' },
-        patience: { type: 'string' },
-        'no-augment': { type: 'boolean' },
-        tta: { type: 'string' },
-        out: { type: 'string' },
-        resume: { type: 'boolean' },
-        seed: { type: 'string' },
-        workers: { type: 'string' },
-        limit: { type: 'string' },
-        'val-limit': { type: 'string' },
-        ferplus: { type: 'string' },
-        'ferplus-mode': { type: 'string' },
-        'skip-bad': { type: 'boolean' },
-        backend: { type: 'string' },
-      },
-    }),
-  );
-  if (v.help) {
-    process.stdout.write(TRAIN_HELP + '\n');
-    return 0;
-  }
+  const { values: v } = parseCommand('train', argv, {
+    data: { type: 'string' },
+    arch: { type: 'string' },
+    epochs: { type: 'string' },
+    batch: { type: 'string' },
+    lr: { type: 'string' },
+    schedule: { type: 'string' },
+    'label-smoothing': { type: 'string' },
+    'class-weights': { type: 'string' },
+    patience: { type: 'string' },
+    'no-augment': { type: 'boolean' },
+    tta: { type: 'string' },
+    out: { type: 'string' },
+    resume: { type: 'boolean' },
+    seed: { type: 'string' },
+    workers: { type: 'string' },
+    limit: { type: 'string' },
+    'val-limit': { type: 'string' },
+    ferplus: { type: 'string' },
+    'ferplus-mode': { type: 'string' },
+    'skip-bad': { type: 'boolean' },
+    backend: { type: 'string' },
+  });
   const cmd = 'train';
   if (!v.data) throw new UsageError('train: --data <csv|csv.gz|folder> is required (see emodetect train --help)');
   const arch = choiceOption(cmd, 'arch', v.arch, ARCHITECTURE_NAMES, 'small');
