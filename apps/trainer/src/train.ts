@@ -47,6 +47,8 @@ Options:
   --tta T                none | flip: test-time augmentation declared in the model (default: none)
   --out <dir>            run folder (default: runs/<arch>)
   --resume               continue the run in --out from its last checkpoint
+  --init <model-dir>     start from this model's weights (same --arch and labels) with a fresh
+                         optimiser and schedule: fine-tuning, or a second schedule on a trained model
   --workers N|auto       data-parallel worker threads per batch (default: auto = one per core, at most 4,
                          on the wasm and cpu backends, 1 on GPU backends);
                          part of the run: the same seed and worker count give the same weights
@@ -73,6 +75,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     tta: { type: 'string' },
     out: { type: 'string' },
     resume: { type: 'boolean' },
+    init: { type: 'string' },
     seed: { type: 'string' },
     workers: { type: 'string' },
     limit: { type: 'string' },
@@ -109,6 +112,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const ferPlusMode = choiceOption(cmd, 'ferplus-mode', v['ferplus-mode'], ['majority', 'soft'] as const, 'majority');
 
   let resume: Awaited<ReturnType<typeof readCheckpoint>> | undefined;
+  if (v.resume && v.init) throw new UsageError('train: --init and --resume exclude each other (a resumed run keeps its own weights)');
   if (v.resume) {
     const last = runPaths(runDir).last;
     if (!(await fs.stat(last).catch(() => null)))
@@ -137,7 +141,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const val = valLimit !== undefined ? stratifiedSample(ds.labels, splits.val, valLimit, config.seed + 1) : splits.val;
   log.info(`splits: ${splits.description}; training on ${train.length}, validating on ${val.length} images`);
 
-  const model = resume?.model ?? createModel({ arch, tta, seed: config.seed, labels: ds.classNames });
+  const model =
+    resume?.model ??
+    (v.init ? await initialModel(v.init, arch, ds.classNames) : undefined) ??
+    createModel({ arch, tta, seed: config.seed, labels: ds.classNames });
   log.info(
     `model: ${model.metadata.arch}, ${model.metadata.parameters.toLocaleString('en-US')} parameters; ${config.epochs} epochs, batch ${config.batchSize}, lr ${config.learningRate}, seed ${config.seed}, ${config.workers} worker${config.workers > 1 ? 's' : ''}`,
   );
@@ -189,4 +196,23 @@ export async function trainCommand(argv: string[]): Promise<number> {
     `${result.stoppedEarly ? 'early stop' : 'done'}: best val accuracy ${(100 * report.accuracy).toFixed(2)}% (macro F1 ${(100 * report.macroF1).toFixed(1)}%) at epoch ${result.state.bestEpoch}; model in ${paths.best}`,
   );
   return 0;
+}
+
+/** The model named by --init, checked against the run's architecture and the dataset's classes. */
+async function initialModel(dir: string, arch: string, labels: readonly string[]) {
+  const model = await loadModelFolder(dir).catch((e: unknown) => {
+    throw new UsageError(`train: --init ${dir}: ${e instanceof Error ? e.message : String(e)}`);
+  });
+  const problem =
+    model.metadata.arch !== arch
+      ? `its architecture is ${model.metadata.arch}, not --arch ${arch}`
+      : model.metadata.labels.join(',') !== labels.join(',')
+        ? `its labels (${model.metadata.labels.join(', ')}) differ from the dataset's (${labels.join(', ')})`
+        : undefined;
+  if (problem) {
+    model.model.dispose();
+    throw new UsageError(`train: --init ${dir}: ${problem}`);
+  }
+  model.metadata.metrics = [];
+  return model;
 }
