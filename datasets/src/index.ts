@@ -161,3 +161,5 @@ export function composeScene(ds: ImageDataset, pool: readonly number[], seed: nu
   }
   return { image: { width: w, height: h, data }, faces };
 }
+
+export { encodeY4m, y4mFrame, y4mHeader } from './y4m.ts';

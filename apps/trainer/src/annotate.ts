@@ -4,23 +4,12 @@ import path from 'node:path';
 import { Jimp, loadFont } from 'jimp';
 import { SANS_16_WHITE } from 'jimp/fonts';
 import type { RgbaImage } from '@emodetect/preprocess';
-import type { FaceResult } from '@emodetect/realtime';
-
-/** One colour per emotion (RGB), readable on photos. */
-export const EMOTION_COLORS: Record<string, [number, number, number]> = {
-  angry: [228, 26, 28],
-  disgust: [77, 175, 74],
-  fear: [152, 78, 163],
-  happy: [255, 191, 0],
-  sad: [55, 126, 184],
-  surprise: [255, 127, 0],
-  neutral: [160, 160, 160],
-};
+import { EMOTION_COLORS, faceLabel, type FaceResult } from '@emodetect/realtime';
 
 type Font = Awaited<ReturnType<typeof loadFont>>;
 let font: Font | null = null;
 
-function fillRect(img: RgbaImage, x0: number, y0: number, w: number, h: number, rgb: [number, number, number], alpha = 1): void {
+function fillRect(img: RgbaImage, x0: number, y0: number, w: number, h: number, rgb: readonly [number, number, number], alpha = 1): void {
   const x1 = Math.min(img.width, Math.round(x0 + w));
   const y1 = Math.min(img.height, Math.round(y0 + h));
   for (let y = Math.max(0, Math.round(y0)); y < y1; y++) {
@@ -46,7 +35,7 @@ export async function drawAnnotations(image: RgbaImage, faces: FaceResult[]): Pr
     fillRect(canvas, x, y, t, h, color);
     fillRect(canvas, x + w - t, y, t, h, color);
     // Label above the box (inside it when there is no room).
-    const text = `${f.trackId !== undefined ? `#${f.trackId} ` : ''}${f.emotion} ${Math.round(100 * f.confidence)}%`;
+    const text = faceLabel(f);
     const ly = y >= 22 ? y - 22 : y + t;
     fillRect(canvas, x, ly, Math.max(w, 9 * text.length), 22, color, 0.85);
     jimg.print({ font, x: Math.round(x) + 4, y: Math.round(ly) + 2, text });

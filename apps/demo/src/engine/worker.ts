@@ -1,0 +1,109 @@
+/**
+ * The inference worker: backend, face detector and emotion model live here, off the page's main
+ * thread, so the page stays responsive while a frame is analysed. The page sends ImageBitmaps
+ * (transferred, not copied) and receives plain results.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '@emodetect/backend';
+import { createFaceDetector } from '@emodetect/face-detect';
+import { loadModelFromUrl, type EmotionModel } from '@emodetect/model';
+import { createEmotionPipeline, createFrameLoop, createTracker, type EmotionPipeline, type FrameLoop } from '@emodetect/realtime';
+import type { RgbaImage } from '@emodetect/preprocess';
+import type { EngineConfig, FromWorker, ReadyInfo, ToWorker } from './protocol.ts';
+
+/** The worker's global scope (typed here: the DOM and WebWorker libs cannot be loaded together). */
+const scope = self as unknown as { postMessage(msg: FromWorker): void; onmessage: ((ev: MessageEvent<ToWorker>) => void) | null };
+
+interface Engine {
+  pipeline: EmotionPipeline;
+  smoothLoop: FrameLoop;
+  rawLoop: FrameLoop;
+  images: FrameLoop;
+}
+
+let engine: Engine | null = null;
+let canvas: OffscreenCanvas | null = null;
+
+const post = (msg: FromWorker) => scope.postMessage(msg);
+
+/** RGBA pixels of a bitmap (the bitmap is closed). */
+function pixels(bitmap: ImageBitmap): RgbaImage {
+  const { width, height } = bitmap;
+  if (!canvas || canvas.width !== width || canvas.height !== height) canvas = new OffscreenCanvas(width, height);
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  if (!ctx) throw new Error('OffscreenCanvas 2D is not available in this browser');
+  ctx.drawImage(bitmap, 0, 0);
+  bitmap.close();
+  const img = ctx.getImageData(0, 0, width, height);
+  return { width, height, data: img.data };
+}
+
+async function init(config: EngineConfig): Promise<ReadyInfo> {
+  const t0 = performance.now();
+  const info = await initBackend({ backend: config.backend, wasmPath: `${config.assets}/tfjs-wasm/` });
+  const manifest = (await (await fetch(`${config.assets}/manifest.json`)).json()) as { model: string; detector: string };
+  const modelUrl = `${config.assets}/${manifest.model}`;
+  const [detector, model] = await Promise.all([
+    createFaceDetector({
+      model: config.detector,
+      modelUrl: `${config.assets}/${manifest.detector}/facemesh-detection-${config.detector}.json`,
+    }),
+    loadModelFromUrl(modelUrl),
+  ]);
+  const pipeline = createEmotionPipeline(detector, model, { maxFaces: 10 });
+  engine = {
+    pipeline,
+    smoothLoop: createFrameLoop(pipeline, { tracker: createTracker() }),
+    rawLoop: createFrameLoop(pipeline, { tracker: null }),
+    images: createFrameLoop(pipeline, { tracker: null }),
+  };
+  const loadMs = performance.now() - t0;
+  // Warm-up: the first run of each op compiles shaders or allocates; keep it out of the first frame.
+  const t1 = performance.now();
+  const blank: RgbaImage = { width: 64, height: 64, data: new Uint8ClampedArray(64 * 64 * 4).fill(128) };
+  await pipeline.detect(blank);
+  await warmClassifier(model);
+  return {
+    backend: info.name,
+    skipped: info.skipped,
+    model: {
+      name: model.metadata.name,
+      arch: model.metadata.arch,
+      parameters: model.metadata.parameters,
+      labels: [...model.metadata.labels],
+      url: modelUrl,
+    },
+    loadMs,
+    warmupMs: performance.now() - t1,
+  };
+}
+
+async function warmClassifier(model: EmotionModel): Promise<void> {
+  const { height, width, channels } = model.metadata.input;
+  const x = tf.zeros([1, height, width, channels]);
+  const y = model.model.predict(x) as tf.Tensor;
+  await y.data();
+  tf.dispose([x, y]);
+}
+
+scope.onmessage = async (ev: MessageEvent<ToWorker>) => {
+  const msg = ev.data;
+  try {
+    if (msg.type === 'init') {
+      post({ type: 'ready', info: await init(msg.config) });
+      return;
+    }
+    if (!engine) throw new Error('the engine is not initialised');
+    const t0 = performance.now();
+    const image = pixels(msg.bitmap);
+    const loop = msg.type === 'image' ? engine.images : msg.smoothing ? engine.smoothLoop : engine.rawLoop;
+    const faces = await loop.process(image);
+    post({
+      type: 'result',
+      result: { id: msg.id, faces, width: image.width, height: image.height, ms: performance.now() - t0, stats: loop.stats() },
+    });
+  } catch (e) {
+    if ('bitmap' in msg) msg.bitmap.close();
+    post({ type: 'error', id: 'id' in msg ? msg.id : undefined, message: e instanceof Error ? e.message : String(e) });
+  }
+};
