@@ -3,7 +3,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { drawFaces, type FaceResult } from '@emodetect/realtime';
 import type { BackendName } from '../engine/protocol.ts';
 import { FaceList } from './FaceList.tsx';
-import { BACKEND_CHOICES, useEngine } from './useEngine.ts';
+import { BACKEND_CHOICES, backendFromQuery, useEngine } from './useEngine.ts';
 
 /** What the camera is doing; every problem has its own message and way back. */
 type CameraState =
@@ -64,7 +64,9 @@ export function LiveView() {
   const videoRef = useRef<HTMLVideoElement>(null);
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const streamRef = useRef<MediaStream | null>(null);
-  const [backend, setBackend] = useState<BackendName>('auto');
+  // Chosen after mount: `?backend=wasm` picks the first backend (links, benchmarks), else auto.
+  const [backend, setBackend] = useState<BackendName | null>(null);
+  useEffect(() => setBackend(backendFromQuery() ?? 'auto'), []);
   const [engineAttempt, setEngineAttempt] = useState(0);
   const engine = useEngine(backend, 'short', engineAttempt);
   const [camera, setCamera] = useState<CameraState>({ kind: 'starting' });
@@ -197,7 +199,7 @@ export function LiveView() {
       <div className="toolbar">
         <label>
           Backend
-          <select data-testid="backend" value={backend} onChange={(e) => setBackend(e.target.value as BackendName)}>
+          <select data-testid="backend" value={backend ?? 'auto'} onChange={(e) => setBackend(e.target.value as BackendName)}>
             {BACKEND_CHOICES.map((b) => (
               <option key={b.value} value={b.value}>
                 {b.label}

@@ -5,10 +5,14 @@ import type { BackendName } from '../engine/protocol.ts';
 
 export type EngineState = { kind: 'loading' } | { kind: 'ready'; engine: Engine } | { kind: 'error'; message: string };
 
-/** Start the inference worker for `backend` (restarted when it changes, stopped on unmount). */
-export function useEngine(backend: BackendName, detector: 'short' | 'full' = 'short', attempt = 0): EngineState {
+/**
+ * Start the inference worker for `backend` (restarted when it changes, stopped on unmount;
+ * nothing starts while it is null).
+ */
+export function useEngine(backend: BackendName | null, detector: 'short' | 'full' = 'short', attempt = 0): EngineState {
   const [state, setState] = useState<EngineState>({ kind: 'loading' });
   useEffect(() => {
+    if (backend === null) return;
     let engine: Engine | null = null;
     let cancelled = false;
     setState({ kind: 'loading' });
@@ -38,3 +42,9 @@ export const BACKEND_CHOICES: { value: BackendName; label: string }[] = [
   { value: 'wasm', label: 'wasm (CPU)' },
   { value: 'cpu', label: 'plain JS (slow)' },
 ];
+
+/** The backend named by the page's `?backend=` parameter, if it is a valid choice. */
+export function backendFromQuery(): BackendName | null {
+  const b = new URLSearchParams(window.location.search).get('backend');
+  return BACKEND_CHOICES.find((c) => c.value === b)?.value ?? null;
+}
