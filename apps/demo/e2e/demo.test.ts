@@ -101,6 +101,19 @@ describe('live webcam page', () => {
       expect(await page.evaluate(() => window.__emodetect!.frames)).toBeLessThanOrEqual(frozen + 1);
       await page.click('[data-testid=pause]');
       await page.waitForFunction((n) => window.__emodetect!.frames > n + 1, frozen, { timeout: 60_000 });
+      // A tab in the background stops analysing, and starts again when it is visible.
+      const setVisibility = (state: string) =>
+        page.evaluate((v) => {
+          Object.defineProperty(document, 'visibilityState', { value: v, configurable: true });
+          document.dispatchEvent(new Event('visibilitychange'));
+        }, state);
+      await setVisibility('hidden');
+      await expect(page.locator('[data-testid=status]').textContent()).resolves.toContain('paused while the tab is in the background');
+      const hiddenAt = await page.evaluate(() => window.__emodetect!.frames);
+      await page.waitForTimeout(1500);
+      expect(await page.evaluate(() => window.__emodetect!.frames)).toBeLessThanOrEqual(hiddenAt + 1);
+      await setVisibility('visible');
+      await page.waitForFunction((n) => window.__emodetect!.frames > n + 1, hiddenAt, { timeout: 60_000 });
       await page.selectOption('[data-testid=backend]', 'cpu');
       await page.waitForFunction(() => document.querySelector('[data-testid=active-backend]')?.textContent === 'cpu', null, {
         timeout: 120_000,
@@ -117,6 +130,39 @@ describe('live webcam page', () => {
       expect(await alert.getAttribute('data-kind')).toBe('denied');
       expect(await alert.textContent()).toMatch(/permission was denied/i);
       await expect(alert.locator('button', { hasText: 'Retry' }).count()).resolves.toBe(1);
+    });
+  });
+
+  it('says when the camera is unplugged mid-stream, and Retry brings it back', async () => {
+    const page = await newPage({ camera: scene.y4m });
+    await withScreenshot('camera-unplugged', page, async () => {
+      await page.goto(server.url);
+      await page.waitForFunction(() => (window.__emodetect?.frames ?? 0) >= 2, null, { timeout: 120_000 });
+      // What the browser does when a camera goes away: the track ends.
+      await page.evaluate(() => {
+        const video = document.querySelector<HTMLVideoElement>('[data-testid=video]')!;
+        const [track] = (video.srcObject as MediaStream).getVideoTracks();
+        track.stop();
+        track.dispatchEvent(new Event('ended'));
+      });
+      const alert = page.locator('[data-testid=camera-error]');
+      await alert.waitFor({ timeout: 10_000 });
+      expect(await alert.getAttribute('data-kind')).toBe('unplugged');
+      const before = await page.evaluate(() => window.__emodetect!.frames);
+      await alert.locator('button', { hasText: 'Retry' }).click();
+      await alert.waitFor({ state: 'detached', timeout: 30_000 });
+      await page.waitForFunction((n) => window.__emodetect!.frames > n + 1, before, { timeout: 60_000 });
+    });
+  });
+
+  it('says when there is no camera at all', async () => {
+    const page = await newPage({ camera: 'none' });
+    await withScreenshot('no-camera', page, async () => {
+      await page.goto(server.url);
+      const alert = page.locator('[data-testid=camera-error]');
+      await alert.waitFor({ timeout: 30_000 });
+      expect(await alert.getAttribute('data-kind')).toBe('no-camera');
+      expect(await alert.textContent()).toMatch(/No camera was found/);
     });
   });
 });
