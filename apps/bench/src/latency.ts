@@ -2,7 +2,8 @@
  * `nx run bench:latency`: how fast the toolkit runs, per backend, on this machine.
  *
  *   node --import tsx apps/bench/src/latency.ts [--backends wasm,cpu] [--faces 1,3,8] [--frames 40]
- *        [--leak-frames 1000] [--model <dir>] [--detector short|full|both] [--data fer2013.csv.gz]
+ *        [--leak-frames 1000] [--model <dir>] [--detector short|full|both] [--tiles N] [--min-score X]
+ *        [--data fer2013.csv.gz]
  *        [--quick] [--out runs/bench-latency.json]
  *
  * For each backend:
@@ -22,7 +23,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend, type BackendName } from '@emodetect/backend/node';
 import { composeScene, DEFAULT_SCENE, type SceneOptions } from '@emodetect/datasets';
-import { createNodeFaceDetector, iou } from '@emodetect/face-detect/node';
+import { createNodeFaceDetector, iou, tileDetector } from '@emodetect/face-detect/node';
 import { argmaxRows, bundledModelDir, loadModelFolder, predictProbabilities } from '@emodetect/model/node';
 import { readFer2013, splitIndices, toUnitFloat, type ImageDataset } from '@emodetect/preprocess/node';
 import { createEmotionPipeline, createFrameLoop, createMeter } from '@emodetect/realtime';
@@ -37,7 +38,16 @@ interface Timing {
 interface BackendResult {
   backend: string;
   classifier: { batch1: Timing; batchedPerFace: number; batchSize: number };
-  frames: { faces: number; timing: Timing; found: number; total: number; emotionAccuracy: number | null; cropAccuracy: number | null }[];
+  frames: {
+    faces: number;
+    timing: Timing;
+    found: number;
+    total: number;
+    /** Detections overlapping no true face (IoU < 0.3 with all of them). */
+    falsePositives: number;
+    emotionAccuracy: number | null;
+    cropAccuracy: number | null;
+  }[];
   memory: {
     frames: number;
     before: { tensors: number; bytes: number; rssMB: number };
@@ -64,12 +74,16 @@ interface Options {
   classifierReps: number;
   model: string;
   detector: 'short' | 'full' | 'both';
+  /** Tiles per side for tileDetector (0 = whole image only). */
+  tiles: number;
+  minScore: number | undefined;
 }
 
 async function benchBackend(backend: BackendName, ds: ImageDataset, pool: number[], o: Options): Promise<BackendResult> {
   const info = await initNodeBackend({ backend });
   const model = await loadModelFolder(o.model);
-  const detector = await createNodeFaceDetector({ model: o.detector, maxFaces: 10 });
+  const base = await createNodeFaceDetector({ model: o.detector, maxFaces: 10, minScore: o.minScore });
+  const detector = o.tiles > 0 ? tileDetector(base, { grid: o.tiles }) : base;
   const pipeline = createEmotionPipeline(detector, model);
   const per = ds.width * ds.height;
   const log = (s: string) => process.stderr.write(`[${info.name}] ${s}\n`);
@@ -98,6 +112,7 @@ async function benchBackend(backend: BackendName, ds: ImageDataset, pool: number
     let total = 0;
     let found = 0;
     let correct = 0;
+    let falsePositives = 0;
     const tiles: number[] = [];
     await pipeline.analyze(composeScene(ds, pool, 1, sceneFor(n)).image);
     for (let f = 0; f < o.frames; f++) {
@@ -105,6 +120,7 @@ async function benchBackend(backend: BackendName, ds: ImageDataset, pool: number
       const t0 = performance.now();
       const results = await pipeline.analyze(scene.image);
       ms.push(performance.now() - t0);
+      falsePositives += results.filter((r) => scene.faces.every((t) => iou(r.box, t.faceBox) < 0.3)).length;
       for (const truth of scene.faces) {
         total++;
         const match = results.find((r) => iou(r.box, truth.faceBox) >= 0.5);
@@ -123,6 +139,7 @@ async function benchBackend(backend: BackendName, ds: ImageDataset, pool: number
       timing: timing(ms),
       found,
       total,
+      falsePositives,
       emotionAccuracy: found ? correct / found : null,
       cropAccuracy: tiles.length ? cropCorrect / tiles.length : null,
     });
@@ -170,15 +187,15 @@ function markdown(results: BackendResult[], o: Options, command: string): string
   }
   lines.push(
     '',
-    `Whole 640x480 frames (detector ${o.detector}, ${o.frames} frames each, ms per frame):`,
+    `Whole 640x480 frames (detector ${o.detector}${o.tiles ? `, tiles ${o.tiles}x${o.tiles} + whole frame` : ''}${o.minScore !== undefined ? `, min score ${o.minScore}` : ''}; ${o.frames} frames each; ms per frame):`,
     '',
-    '| backend | faces per frame | p50 | p95 | max | faces found (IoU ≥ 0.5) | emotion accuracy, found faces | classifier on their FER crops |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| backend | faces per frame | p50 | p95 | max | faces found (IoU ≥ 0.5) | false detections | emotion accuracy, found faces | classifier on their FER crops |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   );
   for (const r of results)
     for (const fr of r.frames)
       lines.push(
-        `| ${r.backend} | ${fr.faces} | ${f(fr.timing.p50)} | ${f(fr.timing.p95)} | ${f(fr.timing.max)} | ${fr.found}/${fr.total} (${pc(fr.total ? fr.found / fr.total : null)}) | ${pc(fr.emotionAccuracy)} | ${pc(fr.cropAccuracy)} |`,
+        `| ${r.backend} | ${fr.faces} | ${f(fr.timing.p50)} | ${f(fr.timing.p95)} | ${f(fr.timing.max)} | ${fr.found}/${fr.total} (${pc(fr.total ? fr.found / fr.total : null)}) | ${fr.falsePositives} | ${pc(fr.emotionAccuracy)} | ${pc(fr.cropAccuracy)} |`,
       );
   lines.push(
     '',
@@ -205,6 +222,8 @@ try {
       'leak-frames': { type: 'string' },
       model: { type: 'string' },
       detector: { type: 'string', default: 'short' },
+      tiles: { type: 'string', default: '0' },
+      'min-score': { type: 'string' },
       data: { type: 'string', default: '../shared/data/fer2013/fer2013.csv.gz' },
       quick: { type: 'boolean', default: false },
       out: { type: 'string', default: path.join('runs', 'bench-latency.json') },
@@ -217,7 +236,13 @@ try {
     classifierReps: v.quick ? 20 : 200,
     model: v.model ?? bundledModelDir(),
     detector: v.detector as Options['detector'],
+    tiles: Number(v.tiles),
+    minScore: v['min-score'] === undefined ? undefined : Number(v['min-score']),
   };
+  if (!Number.isInteger(o.tiles) || o.tiles < 0)
+    throw new Error(`bench:latency: --tiles must be 0 (off) or a positive integer, not ${v.tiles}`);
+  if (o.minScore !== undefined && !(o.minScore >= 0 && o.minScore <= 1))
+    throw new Error(`bench:latency: --min-score must be in 0..1, not ${v['min-score']}`);
   if (!['short', 'full', 'both'].includes(o.detector))
     throw new Error(`bench:latency: --detector must be short, full or both, not ${o.detector}`);
   if (o.faces.some((n) => !Number.isInteger(n) || n < 1))

@@ -182,6 +182,72 @@ export function combineDetectors(detectors: FaceDetector[], maxOverlap = 0.3): F
   };
 }
 
+export interface TileOptions {
+  /** Tiles per side (default 2: four tiles). */
+  grid?: number;
+  /** Tile side as a fraction of the image's shorter side (default 0.75); tiles overlap evenly. */
+  tileFraction?: number;
+  /** Also run on the whole image, for faces larger than a tile (default true). */
+  wholeImage?: boolean;
+  /** Faces overlapping a kept, higher-scoring face by more than this IoU are dropped (default 0.3). */
+  maxOverlap?: number;
+}
+
+/**
+ * Run `detector` on overlapping square tiles of the image as well as on the whole of it, and merge
+ * the faces. MediaPipe's detectors shrink the whole image to 128 (or 192) pixels, so faces under
+ * about a quarter of the image's height get too small to find; in a tile they are larger. Costs
+ * grid² + 1 detector runs per image. Faces cut by a tile's inner edge are left to other tiles.
+ */
+export function tileDetector(detector: FaceDetector, opts: TileOptions = {}): FaceDetector {
+  const grid = opts.grid ?? 2;
+  const fraction = opts.tileFraction ?? 0.75;
+  const maxOverlap = opts.maxOverlap ?? 0.3;
+  if (!Number.isInteger(grid) || grid < 1) throw new Error(`tileDetector: grid must be a positive integer, not ${grid}`);
+  if (!(fraction > 0 && fraction <= 1)) throw new Error(`tileDetector: tileFraction must be in (0, 1], not ${fraction}`);
+  return {
+    config: detector.config,
+    async estimateFaces(image) {
+      const t = image instanceof tf.Tensor ? image : imageToTensor(image);
+      const [h, w] = t.shape;
+      const side = Math.max(1, Math.round(Math.min(w, h) * fraction));
+      try {
+        const all: Face[] = opts.wholeImage === false ? [] : await detector.estimateFaces(t);
+        const offsets = (len: number) =>
+          Array.from({ length: grid }, (_, i) => (grid === 1 ? 0 : Math.round(((len - side) * i) / (grid - 1))));
+        for (const y0 of offsets(h)) {
+          for (const x0 of offsets(w)) {
+            const tile = tf.slice(t, [y0, x0, 0], [Math.min(side, h - y0), Math.min(side, w - x0), 3]);
+            try {
+              const [th, tw] = tile.shape;
+              for (const f of await detector.estimateFaces(tile)) {
+                const { x, y, width, height } = f.box;
+                // A face touching an edge of the tile that is not the image's edge is cut: skip it.
+                const cut =
+                  (x < 2 && x0 > 0) || (y < 2 && y0 > 0) || (x + width > tw - 2 && x0 + tw < w) || (y + height > th - 2 && y0 + th < h);
+                if (cut) continue;
+                all.push({
+                  ...f,
+                  box: { x: x + x0, y: y + y0, width, height },
+                  keypoints: f.keypoints.map((k) => ({ ...k, x: k.x + x0, y: k.y + y0 })),
+                });
+              }
+            } finally {
+              tile.dispose();
+            }
+          }
+        }
+        const kept: Face[] = [];
+        for (const f of all.sort((a, b) => b.score - a.score)) if (kept.every((k) => iou(k.box, f.box) <= maxOverlap)) kept.push(f);
+        return kept.slice(0, detector.config.maxFaces);
+      } finally {
+        if (t !== image) t.dispose();
+      }
+    },
+    dispose: () => detector.dispose(),
+  };
+}
+
 /** Intersection over union of two boxes. */
 export function iou(a: FaceBox, b: FaceBox): number {
   const x0 = Math.max(a.x, b.x);
