@@ -2,12 +2,17 @@
  * `nx run bench:train`: training throughput per backend and kernel set, side by side.
  *
  *   node --import tsx apps/bench/src/train.ts [--arch small] [--batch 64] [--backends wasm-stock,wasm]
- *        [--workers 1,2] [--steps 4] [--json]
+ *        [--workers 1,2] [--steps 4] [--json] [--quick] [--out runs/bench-train.json]
  *
  * Each configuration runs in its own process (kernel registrations are global to a process), and
  * the table compares them. `wasm-stock` is tfjs-backend-wasm as shipped; `wasm` adds this
  * project's kernels and gradients. Add `cpu` to see tfjs' reference backend (slow).
+ * Prints a Markdown table (or, with --json, the JSON) and writes every figure to --out.
+ * --quick: the `micro` net, project kernels only, 1 worker, 2 steps (a smoke run).
  */
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -41,6 +46,8 @@ const { values: v } = parseArgs({
     workers: { type: 'string', default: '1,2' },
     steps: { type: 'string', default: '4' },
     json: { type: 'boolean', default: false },
+    quick: { type: 'boolean', default: false },
+    out: { type: 'string', default: path.join('runs', 'bench-train.json') },
     one: { type: 'string' },
   },
 });
@@ -50,6 +57,7 @@ if (v.one) {
   process.exit(0);
 }
 
+if (v.quick) Object.assign(v, { arch: 'micro', backends: 'wasm', workers: '1', steps: '2' });
 const configs: TrainBenchConfig[] = [];
 for (const backend of v.backends!.split(',')) {
   for (const w of v.workers!.split(',').map(Number)) {
@@ -69,6 +77,10 @@ for (const c of configs) {
   process.stderr.write(`measuring ${c.arch} batch ${c.batch} on ${c.backend} with ${c.workers} worker(s)…\n`);
   results.push(await child(c));
 }
+const command = `npx nx run bench:train${process.argv.slice(2).length ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+const machine = `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}`;
+await fs.mkdir(path.dirname(v.out!), { recursive: true });
+await fs.writeFile(v.out!, JSON.stringify({ command, date: new Date().toISOString(), machine, results }, null, 2));
 if (v.json) {
   process.stdout.write(JSON.stringify(results, null, 2) + '\n');
 } else {
@@ -85,5 +97,5 @@ if (v.json) {
         : `| ${r.backend} | ${r.workers} | – | – | does not run: ${r.error} | |`,
     ),
   ];
-  process.stdout.write(lines.join('\n') + '\n');
+  process.stdout.write(lines.join('\n') + `\n\nCommand: \`${command}\` (${machine})\nJSON: ${v.out}\n`);
 }
