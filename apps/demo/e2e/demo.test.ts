@@ -55,10 +55,15 @@ describe('live webcam page', () => {
     const page = await newPage({ camera: scene.y4m });
     await withScreenshot('live', page, async () => {
       await page.goto(server.url);
+      // Unmirrored, so that the overlay's pixels line up with the scene's coordinates.
+      await page.uncheck('[data-testid=mirror]');
+      const unmirroredFrom = await page.evaluate(() => window.__emodetect?.frames ?? 0);
       // The model loads in a worker on wasm; then frames flow. Wait for both faces, labelled.
-      await page.waitForFunction(() => (window.__emodetect?.faces.length ?? 0) === 2 && window.__emodetect!.frames >= 3, null, {
-        timeout: 120_000,
-      });
+      await page.waitForFunction(
+        (from) => (window.__emodetect?.faces.length ?? 0) === 2 && window.__emodetect!.frames >= from + 3,
+        unmirroredFrom,
+        { timeout: 120_000 },
+      );
       const state = await page.evaluate(() => window.__emodetect!);
       expect(state.firstPredictionMs).toBeGreaterThan(0);
       // Each known face is boxed (IoU ≥ 0.5) with its known label.

@@ -75,6 +75,10 @@ export function LiveView() {
   const [smoothing, setSmoothing] = useState(true);
   const smoothingRef = useRef(smoothing);
   smoothingRef.current = smoothing;
+  // A selfie view: the video is mirrored by CSS; boxes are drawn mirrored, their text is not.
+  const [mirror, setMirror] = useState(true);
+  const mirrorRef = useRef(mirror);
+  mirrorRef.current = mirror;
   const [shown, setShown] = useState<Shown | null>(null);
   const [firstMs, setFirstMs] = useState<number | null>(null);
 
@@ -168,7 +172,7 @@ export function LiveView() {
         const ctx = canvas.getContext('2d');
         if (ctx) {
           ctx.clearRect(0, 0, canvas.width, canvas.height);
-          drawFaces(ctx, result.faces);
+          drawFaces(ctx, result.faces, mirrorRef.current ? { mirrorWidth: canvas.width } : {});
         }
         const s = result.stats;
         setShown({ faces: result.faces, fps: s.fps, p50: s.p50, ms: result.ms, frames: s.frames });
@@ -214,6 +218,10 @@ export function LiveView() {
           <input type="checkbox" data-testid="smoothing" checked={smoothing} onChange={(e) => setSmoothing(e.target.checked)} />
           Smooth labels over time
         </label>
+        <label>
+          <input type="checkbox" data-testid="mirror" checked={mirror} onChange={(e) => setMirror(e.target.checked)} />
+          Mirror
+        </label>
         <span className="status" data-testid="status">
           {engine.kind === 'loading' && 'Loading the models…'}
           {engine.kind === 'ready' && (
@@ -256,7 +264,7 @@ export function LiveView() {
 
       <div className="stage">
         <div className="viewport" style={{ display: camera.kind === 'live' ? undefined : 'none' }}>
-          <video ref={videoRef} muted playsInline data-testid="video" />
+          <video ref={videoRef} muted playsInline data-testid="video" style={mirror ? { transform: 'scaleX(-1)' } : undefined} />
           <canvas ref={canvasRef} className="overlay" data-testid="overlay" />
         </div>
         <div className="faces" data-testid="faces">
