@@ -107,7 +107,14 @@ export function ImageMode() {
           <button className="primary" data-testid="download" onClick={download}>
             Download JSON
           </button>
-          <button onClick={() => setResults([])}>Clear</button>
+          <button
+            onClick={() => {
+              for (const r of results) if (r.url) URL.revokeObjectURL(r.url);
+              setResults([]);
+            }}
+          >
+            Clear
+          </button>
           <span className="status" data-testid="summary">
             {results.length} file{results.length > 1 ? 's' : ''}, {results.reduce((n, r) => n + r.faces.length, 0)} faces
           </span>
