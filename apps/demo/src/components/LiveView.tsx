@@ -81,6 +81,8 @@ export function LiveView() {
   mirrorRef.current = mirror;
   const [shown, setShown] = useState<Shown | null>(null);
   const [firstMs, setFirstMs] = useState<number | null>(null);
+  // The last error of the frame loop, shown until a frame succeeds again.
+  const [frameError, setFrameError] = useState<string | null>(null);
 
   const stopCamera = useCallback(() => {
     streamRef.current?.getTracks().forEach((t) => {
@@ -161,10 +163,12 @@ export function LiveView() {
           result = await engine.engine.analyzeFrame(bitmap, smoothingRef.current);
         } catch (e) {
           if (stop) return;
+          setFrameError(e instanceof Error ? e.message : String(e));
           await new Promise((r) => setTimeout(r, 200));
           continue;
         }
         if (stop) return;
+        setFrameError(null);
         if (canvas.width !== result.width || canvas.height !== result.height) {
           canvas.width = result.width;
           canvas.height = result.height;
@@ -258,6 +262,12 @@ export function LiveView() {
             Retry
           </button>{' '}
           <a href="/image">Image mode</a>
+        </div>
+      )}
+      {frameError && (
+        <div className="message error" role="alert" data-testid="frame-error">
+          <strong>A frame could not be analysed.</strong>
+          {frameError} The page keeps trying; switching the backend may help.
         </div>
       )}
       {camera.kind === 'starting' && <p className="status">Waiting for the camera (allow access when the browser asks)…</p>}
