@@ -78,8 +78,8 @@ The CI test \`apps/trainer/src/bundled-model.test.ts\` recomputes the PrivateTes
 | PrivateTest without the ${priv.duplicates} faces pixel-identical to Training faces | ${priv.dedup.n} | ${pct(priv.dedup.accuracy)} | ${pct(priv.dedup.macroF1)} |
 | PublicTest (validation: used to pick the epoch) | ${pub.all.n} | ${pct(pub.all.accuracy)} | ${pct(pub.all.macroF1)} |
 
-For comparison, measured on the same PrivateTest faces (wasm, 1 thread): face-api.js's
-expression model scores 58.9% and Human's emotion model 66.6%.
+For comparison, on the same PrivateTest faces (wasm, 1 thread; \`npx nx run bench:accuracy\`):
+face-api.js's expression model scores 58.9% and Human's emotion model 66.6%.
 
 ${reportMarkdown(priv.all, 'PrivateTest: per class').replace(/^### /m, '### ')}
 ![Confusion matrix on PrivateTest](confusion-privatetest.svg)
@@ -131,8 +131,8 @@ ${notes}
 ## Reproduce
 
 \`\`\`sh
-${t?.command?.replace(/^emodetect/, 'npx emodetect') ?? '# training command not recorded'}
-npx tsx tools/model-card.ts <run>/model ../shared/data/fer2013/fer2013.csv.gz --run <run>
+${t?.command?.includes('--init') ? '# --init names the model this run started from: see "How this model was made"\n' : ''}${t?.command?.replace(/^emodetect/, 'npx emodetect') ?? '# training command not recorded'}
+npx tsx tools/model-card.ts <run>/model ../shared/data/fer2013/fer2013.csv.gz --run <run>${v.notes ? ` --notes ${v.notes}` : ''}
 npx emodetect eval --model ${modelDir} --data ../shared/data/fer2013/fer2013.csv.gz --split PrivateTest
 \`\`\`
 `;
