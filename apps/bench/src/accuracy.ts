@@ -7,7 +7,7 @@ import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { classificationReport, type ClassificationReport } from '@emodetect/metrics';
 import { argmaxRows, EMOTIONS } from '@emodetect/model';
-import { pixelDuplicates, splitIndices, type ImageDataset } from '@emodetect/preprocess';
+import { pixelDuplicates, splitIndices, subset, type ImageDataset } from '@emodetect/preprocess';
 import { faceApiClassifier, humanClassifier, ourClassifier, packageVersion, type FaceClassifier } from './anchors.ts';
 import { timing } from './stats.ts';
 
@@ -73,8 +73,7 @@ export async function benchAccuracy(ds: ImageDataset, opts: AccuracyBenchOptions
   if (test.length === 0) throw new Error('the dataset has no PrivateTest split (bench:accuracy needs FER2013 with its official splits)');
   if (opts.limit) test = test.slice(0, opts.limit);
   const dupes = new Set(pixelDuplicates(ds, test, splitIndices(ds, 'Training')));
-  const pixels = new Uint8Array(test.length * 2304);
-  test.forEach((r, i) => pixels.set(ds.pixels.subarray(r * 2304, (r + 1) * 2304), i * 2304));
+  const { pixels } = subset(ds, test);
   const truth = test.map((r) => ds.labels[r]);
   const keep = test.map((r, i) => (dupes.has(r) ? -1 : i)).filter((i) => i >= 0);
   const batch = Math.min(opts.batch ?? 64, test.length);

@@ -17,6 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as faceapi from '@vladmandic/face-api/dist/face-api.node-wasm.js';
 import { fileModelHandler } from '@emodetect/face-detect/node';
 import { EMOTIONS, loadModelFolder, predictProbabilities } from '@emodetect/model/node';
+import { toUnitFloat } from '@emodetect/preprocess';
 
 const require = createRequire(import.meta.url);
 
@@ -63,9 +64,7 @@ export async function ourClassifier(dir: string): Promise<FaceClassifier> {
     parameters: m.metadata.parameters,
     input: `48x48 gray / 255${m.metadata.tta !== 'none' ? `, TTA ${m.metadata.tta}` : ''}`,
     async classify(pixels, n) {
-      const x = new Float32Array(n * FACE);
-      for (let i = 0; i < x.length; i++) x[i] = pixels[i] / 255;
-      const p = await predictProbabilities(m, x, n);
+      const p = await predictProbabilities(m, toUnitFloat(pixels.subarray(0, n * FACE)), n);
       const k = m.metadata.labels.length;
       const out = new Float32Array(n * 7);
       for (let r = 0; r < n; r++) for (let c = 0; c < 7; c++) out[r * 7 + c] = p[r * k + order[c]];

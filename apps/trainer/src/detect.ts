@@ -5,7 +5,7 @@ import { describeBackend, initNodeBackend, BACKEND_NAMES, type BackendName } fro
 import { createNodeFaceDetector, tileDetector } from '@emodetect/face-detect/node';
 import { bundledModelDir } from '@emodetect/model/node';
 import { decodeImageFileRgba, IMAGE_EXTENSIONS, DataError } from '@emodetect/preprocess/node';
-import { createEmotionPipeline, createFrameLoop, type EmotionPipeline, type FaceResult } from '@emodetect/realtime';
+import { createEmotionPipeline, createFrameLoop, faceJson, type EmotionPipeline, type FaceResult } from '@emodetect/realtime';
 import { choiceOption, intOption, numberOption, parseCommand } from './args.ts';
 import { UsageError } from './errors.ts';
 import { loadModelArg } from './eval.ts';
@@ -114,17 +114,6 @@ async function detectVideo(file: string, o: VideoOptions): Promise<void> {
   const err = reader.error();
   if (err) throw new DataError(`${file}: video ended early after ${frame} frames (${err}); results up to there were kept`);
   if (frame === 0) throw new DataError(`${file}: no frames could be decoded`);
-}
-
-const round = (v: number, d = 1) => Math.round(v * 10 ** d) / 10 ** d;
-
-function faceJson(f: FaceResult) {
-  return {
-    box: { x: round(f.box.x), y: round(f.box.y), width: round(f.box.width), height: round(f.box.height) },
-    score: round(f.score, 4),
-    emotion: f.emotion,
-    scores: Object.fromEntries(Object.entries(f.scores).map(([k, v]) => [k, round(v, 4)])),
-  };
 }
 
 export async function detectCommand(argv: string[]): Promise<number> {

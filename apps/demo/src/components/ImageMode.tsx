@@ -1,6 +1,6 @@
 'use client';
 import { useEffect, useRef, useState } from 'react';
-import { drawFaces, type FaceResult } from '@emodetect/realtime';
+import { drawFaces, faceJson, type FaceResult } from '@emodetect/realtime';
 import { FaceList } from './FaceList.tsx';
 import { useEngine } from './useEngine.ts';
 
@@ -21,7 +21,7 @@ function toJson(results: readonly ImageResult[]): string {
       ? { file: r.file, error: r.error }
       : {
           file: r.file,
-          faces: r.faces.map((f) => ({ box: f.box, score: f.score, emotion: f.emotion, scores: f.scores })),
+          faces: r.faces.map(faceJson),
         },
   );
   return JSON.stringify({ files }, null, 2);

@@ -3,10 +3,9 @@
  * thread, so the page stays responsive while a frame is analysed. The page sends ImageBitmaps
  * (transferred, not copied) and receives plain results.
  */
-import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@emodetect/backend';
 import { createFaceDetector, tileDetector } from '@emodetect/face-detect';
-import { loadModelFromUrl, type EmotionModel } from '@emodetect/model';
+import { loadModelFromUrl, predictProbabilities } from '@emodetect/model';
 import { createEmotionPipeline, createFrameLoop, createTracker, type EmotionPipeline, type FrameLoop } from '@emodetect/realtime';
 import type { RgbaImage } from '@emodetect/preprocess';
 import type { EngineConfig, FromWorker, ReadyInfo, ToWorker } from './protocol.ts';
@@ -63,7 +62,8 @@ async function init(config: EngineConfig): Promise<ReadyInfo> {
   const t1 = performance.now();
   const blank: RgbaImage = { width: 64, height: 64, data: new Uint8ClampedArray(64 * 64 * 4).fill(128) };
   await pipeline.detect(blank);
-  await warmClassifier(model);
+  const { height, width, channels } = model.metadata.input;
+  await predictProbabilities(model, new Float32Array(height * width * channels), 1);
   return {
     backend: info.name,
     skipped: info.skipped,
@@ -77,14 +77,6 @@ async function init(config: EngineConfig): Promise<ReadyInfo> {
     loadMs,
     warmupMs: performance.now() - t1,
   };
-}
-
-async function warmClassifier(model: EmotionModel): Promise<void> {
-  const { height, width, channels } = model.metadata.input;
-  const x = tf.zeros([1, height, width, channels]);
-  const y = model.model.predict(x) as tf.Tensor;
-  await y.data();
-  tf.dispose([x, y]);
 }
 
 scope.onmessage = async (ev: MessageEvent<ToWorker>) => {
