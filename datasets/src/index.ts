@@ -7,22 +7,35 @@
 import { Rng } from '@emodetect/augment';
 import type { ImageDataset, RgbaImage } from '@emodetect/preprocess';
 
+/** A box inside a face tile, in fractions of the tile's side (top-left corner, width, height). */
+export interface TileBox {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
 /**
  * Where MediaPipe's face box falls within an upright FER2013 tile, as fractions of the tile side:
  * the median over 195 PublicTest faces pasted alone at 220 px (measured with the short-range
  * detector by `npx tsx datasets/src/calibrate.ts`). FER tiles include hair and background, and
- * the detector's box runs from the brows to just below the chin.
+ * the detector's box runs from the brows to just below the chin. One box for every face: faces
+ * sit differently in their tiles, so {@link annotateScene} (`@emodetect/datasets/node`) replaces
+ * it with a box per face from facial landmarks.
  */
-export const FACE_IN_TILE = { x: 0.077, y: 0.175, size: 0.854 };
+export const FACE_IN_TILE: TileBox = { x: 0.077, y: 0.175, width: 0.854, height: 0.854 };
 
 export interface SceneFace {
   /** Axis-aligned box of the pasted face tile (before rotation), in scene pixels. */
   box: { x: number; y: number; width: number; height: number };
   /**
-   * The face's ground-truth box in the detector's convention: {@link FACE_IN_TILE} applied to the
-   * tile, its centre rotated with the tile. Score detections against this box.
+   * The face's ground-truth box in the detector's convention, its centre rotated with the tile:
+   * {@link FACE_IN_TILE} from composeScene, or the face's own landmark box after annotateScene.
+   * Score detections against this box.
    */
   faceBox: { x: number; y: number; width: number; height: number };
+  /** Where `faceBox` comes from: the one fixed box for all tiles, or this face's landmarks. */
+  faceBoxSource: 'fixed' | 'landmarks';
   /** Class index and name of the face in the source dataset. */
   label: number;
   emotion: string;
@@ -153,13 +166,51 @@ export function composeScene(ds: ImageDataset, pool: readonly number[], seed: nu
         data[o] = data[o + 1] = data[o + 2] = g;
       }
     }
-    const fs = FACE_IN_TILE.size * size;
-    const fx = (FACE_IN_TILE.x + FACE_IN_TILE.size / 2 - 0.5) * size;
-    const fy = (FACE_IN_TILE.y + FACE_IN_TILE.size / 2 - 0.5) * size;
-    const faceBox = { x: cx + fx * cos - fy * sin - fs / 2, y: cy + fx * sin + fy * cos - fs / 2, width: fs, height: fs };
-    faces.push({ box, faceBox, label: ds.labels[index], emotion: ds.classNames[ds.labels[index]], index, rotation, occluded });
+    const faceBox = tileBoxInScene({ box, rotation }, FACE_IN_TILE);
+    faces.push({
+      box,
+      faceBox,
+      faceBoxSource: 'fixed',
+      label: ds.labels[index],
+      emotion: ds.classNames[ds.labels[index]],
+      index,
+      rotation,
+      occluded,
+    });
   }
   return { image: { width: w, height: h, data }, faces };
+}
+
+/**
+ * A box given in fractions of a face's tile, in scene pixels: its centre turns with the tile
+ * (about the tile's centre), its size stays (faces are rotated by at most a few degrees).
+ */
+export function tileBoxInScene(face: Pick<SceneFace, 'box' | 'rotation'>, t: TileBox): SceneFace['faceBox'] {
+  const { x, y, width: side } = face.box;
+  const a = (face.rotation * Math.PI) / 180;
+  const cos = Math.cos(a);
+  const sin = Math.sin(a);
+  const fx = (t.x + t.width / 2 - 0.5) * side;
+  const fy = (t.y + t.height / 2 - 0.5) * side;
+  const cx = x + side / 2;
+  const cy = y + side / 2;
+  const w = t.width * side;
+  const h = t.height * side;
+  return { x: cx + fx * cos - fy * sin - w / 2, y: cy + fx * sin + fy * cos - h / 2, width: w, height: h };
+}
+
+/**
+ * The scene with each face's ground-truth box taken from `boxOf(face.index)` (a box in tile
+ * fractions) where it gives one; other faces keep theirs.
+ */
+export function withFaceBoxes(scene: Scene, boxOf: (index: number) => TileBox | undefined): Scene {
+  return {
+    ...scene,
+    faces: scene.faces.map((f) => {
+      const t = boxOf(f.index);
+      return t ? { ...f, faceBox: tileBoxInScene(f, t), faceBoxSource: 'landmarks' as const } : f;
+    }),
+  };
 }
 
 export { encodeY4m, y4mFrame, y4mHeader } from './y4m.ts';

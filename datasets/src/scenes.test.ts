@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ImageDataset } from '@emodetect/preprocess';
-import { composeScene, DEFAULT_SCENE, FACE_IN_TILE } from './index.ts';
+import { composeScene, DEFAULT_SCENE, FACE_IN_TILE, tileBoxInScene, withFaceBoxes } from './index.ts';
 
 const ds: ImageDataset = {
   width: 48,
@@ -64,5 +64,28 @@ describe('composeScene', () => {
     ]) {
       expect(image.data[((y + v) * 640 + x + u) * 4]).toBe(ds.pixels[2304 + v * 48 + u]);
     }
+  });
+});
+
+describe('ground-truth boxes from tile fractions', () => {
+  it('maps a tile box to scene pixels, turning its centre with the tile', () => {
+    const face = { box: { x: 100, y: 50, width: 200, height: 200 }, rotation: 0 };
+    expect(tileBoxInScene(face, { x: 0.1, y: 0.2, width: 0.5, height: 0.6 })).toEqual({ x: 120, y: 90, width: 100, height: 120 });
+    // A box right of the tile's centre moves below it when the tile turns 90 degrees clockwise.
+    const turned = tileBoxInScene({ ...face, rotation: 90 }, { x: 0.75, y: 0.45, width: 0.1, height: 0.1 });
+    expect(turned.x + turned.width / 2).toBeCloseTo(200, 6);
+    expect(turned.y + turned.height / 2).toBeCloseTo(150 + 60, 6);
+  });
+
+  it('replaces the fixed box only for faces that have their own', () => {
+    const scene = composeScene(ds, [0, 1, 2], 3, { ...DEFAULT_SCENE, minFaces: 3, maxFaces: 3, minSize: 100, maxSize: 120 });
+    const own = { x: 0.2, y: 0.25, width: 0.6, height: 0.55 };
+    const annotated = withFaceBoxes(scene, (index) => (index === scene.faces[0].index ? own : undefined));
+    annotated.faces.forEach((f, i) => {
+      const mine = f.index === scene.faces[0].index;
+      expect(f.faceBoxSource).toBe(mine ? 'landmarks' : 'fixed');
+      expect(f.faceBox).toEqual(mine ? tileBoxInScene(f, own) : scene.faces[i].faceBox);
+    });
+    expect(scene.faces.every((f) => f.faceBoxSource === 'fixed')).toBe(true);
   });
 });

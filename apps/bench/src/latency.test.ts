@@ -35,7 +35,7 @@ describe('bench:latency --quick', () => {
       results: {
         backend: string;
         classifier: { batch1: { p50: number; n: number } };
-        frames: { faces: number; timing: { n: number }; total: number }[];
+        frames: { faces: number; timing: { n: number }; total: number; matched: number; found: number; landmarkTruths: number }[];
         memory: { frames: number; before: { tensors: number }; after: { tensors: number } };
       }[];
     };
@@ -47,6 +47,13 @@ describe('bench:latency --quick', () => {
       [1, 3, 3],
       [3, 3, 9],
     ]);
+    for (const f of r.frames) {
+      // Ground truth from face-mesh landmarks for most faces; found counts within their totals.
+      expect(f.landmarkTruths).toBeGreaterThan(0);
+      expect(f.landmarkTruths).toBeLessThanOrEqual(f.total);
+      expect(f.found).toBeLessThanOrEqual(f.landmarkTruths);
+      expect(f.matched).toBeLessThanOrEqual(f.total);
+    }
     expect(r.memory.frames).toBe(60);
     expect(r.memory.after.tensors).toBe(r.memory.before.tensors);
   });

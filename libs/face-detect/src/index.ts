@@ -182,7 +182,11 @@ export function combineDetectors(detectors: FaceDetector[], maxOverlap = 0.3): F
 export interface TileOptions {
   /** Tiles per side (default 2: four tiles). */
   grid?: number;
-  /** Tile side as a fraction of the image's shorter side (default 0.75); tiles overlap evenly. */
+  /**
+   * Tile side as a fraction of the image's shorter side; tiles overlap evenly. Default 0.75 for a
+   * grid of 2 and 1.8 / grid above (0.6 for 3): on composed scenes with eight 90-120 px faces,
+   * a 3x3 grid of 0.6 found more faces than 0.5 (faces cut by every tile) or 0.67.
+   */
   tileFraction?: number;
   /** Also run on the whole image, for faces larger than a tile (default true). */
   wholeImage?: boolean;
@@ -198,7 +202,7 @@ export interface TileOptions {
  */
 export function tileDetector(detector: FaceDetector, opts: TileOptions = {}): FaceDetector {
   const grid = opts.grid ?? 2;
-  const fraction = opts.tileFraction ?? 0.75;
+  const fraction = opts.tileFraction ?? (grid <= 2 ? 0.75 : 1.8 / grid);
   const maxOverlap = opts.maxOverlap ?? 0.3;
   if (!Number.isInteger(grid) || grid < 1) throw new Error(`tileDetector: grid must be a positive integer, not ${grid}`);
   if (!(fraction > 0 && fraction <= 1)) throw new Error(`tileDetector: tileFraction must be in (0, 1], not ${fraction}`);
