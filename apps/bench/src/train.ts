@@ -92,7 +92,8 @@ if (v.json) {
     ...results.map((r) =>
       r.ok
         ? `| ${r.backend} | ${r.workers} | ${r.imagesPerSecond!.toFixed(1)} | ${r.msPerStep!.toFixed(0)} | ${r.profiledWallMs!.toFixed(0)} | ${r
-            .topKernels!.map((k) => `${k.name} ${k.ms.toFixed(0)}`)
+            .topKernels!.slice(0, 6)
+            .map((k) => `${k.name} ${k.ms.toFixed(0)}`)
             .join(', ')} |`
         : `| ${r.backend} | ${r.workers} | – | – | does not run: ${r.error} | |`,
     ),

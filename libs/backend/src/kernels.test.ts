@@ -55,6 +55,65 @@ describe('wasm training kernels against the cpu backend', () => {
   });
 });
 
+type PoolCase = { x: [number, number, number, number]; size: number; stride: number; pad: 'same' | 'valid' };
+// Windows that tile the input, windows past the far edge under 'same' (odd sizes), overlapping
+// windows, batch 1, channels 1 and 3.
+const POOLS: PoolCase[] = [
+  { x: [2, 8, 8, 3], size: 2, stride: 2, pad: 'valid' },
+  { x: [1, 6, 10, 1], size: 2, stride: 2, pad: 'same' },
+  { x: [3, 9, 7, 2], size: 2, stride: 2, pad: 'valid' },
+  { x: [2, 9, 9, 4], size: 3, stride: 3, pad: 'valid' },
+  { x: [1, 7, 7, 3], size: 2, stride: 2, pad: 'same' },
+  { x: [2, 9, 8, 2], size: 3, stride: 2, pad: 'same' },
+  { x: [4, 24, 24, 32], size: 2, stride: 2, pad: 'same' },
+];
+
+/** Gradient of sum(maxPool(x) * dy) w.r.t. x on the active backend. */
+function poolGrad(c: PoolCase, data?: number[][]): number[][] {
+  return tf.tidy(() => {
+    // Rounded values make ties, where the first maximum of a window must win.
+    const x = data ? tf.tensor4d(data[0], c.x) : tf.round(tf.mul(tf.randomNormal(c.x, 0, 1, 'float32', 4), 2));
+    const outShape = tf.maxPool(x as tf.Tensor4D, c.size, c.stride, c.pad).shape;
+    const dy = data ? tf.tensor(data[1], outShape) : tf.randomNormal(outShape, 0, 1, 'float32', 5);
+    const gx = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, c.size, c.stride, c.pad), dy)))(x);
+    return [x, dy, gx].map((t) => Array.from(t.dataSync()));
+  });
+}
+
+/** The max-pool gradient by definition: each dy value to its window's first maximum inside the input. */
+function referencePoolGrad(c: PoolCase, x: number[], dy: number[]): number[] {
+  const [n, h, w, ch] = c.x;
+  const info = tf.backend_util.computePool2DInfo(c.x, c.size, c.stride, 1, c.pad);
+  const dx = new Array<number>(x.length).fill(0);
+  let i = 0;
+  for (let b = 0; b < n; b++)
+    for (let oy = 0; oy < info.outHeight; oy++)
+      for (let ox = 0; ox < info.outWidth; ox++)
+        for (let k = 0; k < ch; k++, i++) {
+          let best = -1;
+          for (let y = oy * c.stride - info.padInfo.top; y < oy * c.stride - info.padInfo.top + c.size; y++)
+            for (let xx = ox * c.stride - info.padInfo.left; xx < ox * c.stride - info.padInfo.left + c.size; xx++) {
+              if (y < 0 || y >= h || xx < 0 || xx >= w) continue;
+              const p = ((b * h + y) * w + xx) * ch + k;
+              if (best < 0 || x[p] > x[best]) best = p;
+            }
+          if (best >= 0) dx[best] += dy[i];
+        }
+  return dx;
+}
+
+describe('wasm MaxPoolGrad against the cpu backend and the definition', () => {
+  it.each(POOLS.map((c, i) => [JSON.stringify(c), i] as const))('max-pool gradient %s', async (_name, i) => {
+    await initNodeBackend({ backend: 'wasm' });
+    const wasm = poolGrad(POOLS[i]);
+    await tf.setBackend('cpu');
+    const cpu = poolGrad(POOLS[i], wasm.slice(0, 2));
+    const reference = referencePoolGrad(POOLS[i], wasm[0], wasm[1]);
+    expect(maxAbsDiff(cpu[2], reference)).toBeLessThan(TOLERANCE);
+    expect(maxAbsDiff(wasm[2], reference)).toBeLessThan(TOLERANCE);
+  });
+});
+
 describe('wasm leading-axes reductions', () => {
   it('sum and mean over all axes but the last equal the cpu result; other axes use the stock kernel', async () => {
     await initNodeBackend({ backend: 'wasm' });

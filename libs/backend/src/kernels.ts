@@ -3,6 +3,8 @@
  *
  * - wasm `Conv2DBackpropFilter` (absent from tfjs-backend-wasm): one forward XNNPACK convolution.
  * - wasm `Conv2DBackpropInput` (stride 1): one forward convolution; other strides keep the stock kernel.
+ * - wasm `MaxPoolGrad`: one pass over `dy` that routes each value to its window's first maximum
+ *   (float32; other dtypes keep the stock kernel).
  * - `Mean` / `Sum` gradients that broadcast on the device instead of building `ones(x.shape)` in JS.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -64,6 +66,7 @@ export function registerWasmTrainingKernels(): void {
 
   registerLeadingAxesReduction(tf.Sum);
   registerLeadingAxesReduction(tf.Mean);
+  registerMaxPoolGrad();
 
   const stock = tf.getKernel(tf.Conv2DBackpropInput, 'wasm');
   if (stock) {
@@ -85,6 +88,86 @@ export function registerWasmTrainingKernels(): void {
       },
     });
   }
+}
+
+/**
+ * Replace wasm's `MaxPoolGrad`: each `dy` value goes to the first maximum of its window (row-major
+ * within the window, padding excluded), as tfjs' cpu backend does. One pass over `dy`; 2x2 windows
+ * are unrolled. The stock wasm kernel is slower, and with 'same' padding it disagrees with the cpu
+ * backend where windows run past the input's far edge (see kernels.test.ts).
+ */
+function registerMaxPoolGrad(): void {
+  const stock = tf.getKernel(tf.MaxPoolGrad, 'wasm');
+  if (!stock) return;
+  const stockFunc = stock.kernelFunc;
+  tf.unregisterKernel(tf.MaxPoolGrad, 'wasm');
+  tf.registerKernel({
+    ...stock,
+    kernelFunc: (args) => {
+      const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
+      const a = args.attrs as unknown as {
+        filterSize: number | [number, number];
+        strides: number | [number, number];
+        pad: Pad;
+        dimRoundingMode?: 'floor' | 'round' | 'ceil';
+      };
+      const info = tf.backend_util.computePool2DInfo(input.shape as Shape4, a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
+      if (input.dtype !== 'float32' || dy.dtype !== 'float32') return stockFunc(args);
+      const backend = args.backend as WasmLike;
+      const out = backend.makeOutput(input.shape, 'float32');
+      // Heap views, taken after the allocation (which may grow the wasm memory).
+      const x = backend.typedArrayFromHeap(input);
+      const g = backend.typedArrayFromHeap(dy);
+      const dx = backend.typedArrayFromHeap(out);
+      dx.fill(0);
+      const { batchSize, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
+      const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, padInfo } = info;
+      const row = W * C;
+      let gi = 0;
+      for (let b = 0; b < batchSize; b++) {
+        for (let oy = 0; oy < OH; oy++) {
+          // The window, clipped to the input: padding never holds the maximum.
+          const y0 = oy * sh - padInfo.top;
+          const ya = Math.max(0, y0);
+          const yb = Math.min(H, y0 + fh);
+          for (let ox = 0; ox < OW; ox++) {
+            const x0 = ox * sw - padInfo.left;
+            const xa = Math.max(0, x0);
+            const xb = Math.min(W, x0 + fw);
+            const corner = ((b * H + ya) * W + xa) * C;
+            if (yb - ya === 2 && xb - xa === 2) {
+              // Whole 2x2 windows, the registry's pools: unrolled.
+              for (let c = 0; c < C; c++, gi++) {
+                const p0 = corner + c;
+                const p1 = p0 + C;
+                const p2 = p0 + row;
+                const p3 = p2 + C;
+                let best = p0;
+                if (x[p1] > x[best]) best = p1;
+                if (x[p2] > x[best]) best = p2;
+                if (x[p3] > x[best]) best = p3;
+                dx[best] += g[gi];
+              }
+            } else if (yb > ya && xb > xa) {
+              for (let c = 0; c < C; c++, gi++) {
+                let best = corner + c;
+                for (let y = ya; y < yb; y++) {
+                  for (let xx = xa; xx < xb; xx++) {
+                    const p = ((b * H + y) * W + xx) * C + c;
+                    if (x[p] > x[best]) best = p;
+                  }
+                }
+                dx[best] += g[gi];
+              }
+            } else {
+              gi += C; // A window entirely in the padding has no input to route to.
+            }
+          }
+        }
+      }
+      return out;
+    },
+  });
 }
 
 /**
