@@ -92,6 +92,18 @@ report(
   `committed MESH_TO_DETECTOR ${JSON.stringify(MESH_TO_DETECTOR)} (fixed box where the mesh score < 0.5)`,
   check.map((s) => iou(s.d, tileOf(annotator.faceBox(ds, s.index) ?? FACE_IN_TILE))),
 );
-console.log(`mesh model took ${samples.filter((s) => s.meshScore >= 0.5).length}/${samples.length} tiles for faces`);
+console.log(`mesh model took ${samples.filter((s) => s.meshScore >= 0.5).length}/${samples.length} tiles for faces upright`);
+// The faces it took only when turned: how well their turned-back landmark boxes fit the detections.
+const turned = samples.filter((s) => s.meshScore < 0.5 && annotator.faceBox(ds, s.index));
+if (turned.length) {
+  report(
+    'faces annotated only when turned (all 273 found faces)',
+    turned.map((s) => iou(s.d, tileOf(annotator.faceBox(ds, s.index)!))),
+  );
+  report(
+    'the same faces against the fixed box',
+    turned.map((s) => iou(s.d, tileOf(FACE_IN_TILE))),
+  );
+}
 annotator.dispose();
 det.dispose();

@@ -1,8 +1,11 @@
 /**
- * Write composed test scenes as PNG files plus their ground truth (labels.json).
+ * Write composed test scenes as PNG files plus their ground truth (labels.json). Each face's
+ * `faceBox` comes from its face-mesh landmarks (`faceBoxSource: "landmarks"`), or from the one
+ * fixed box where the mesh model sees no face or with --fixed-boxes.
  *
  *   npx tsx datasets/src/make-scenes.ts --out <dir> [--data fer2013.csv.gz] [--split PrivateTest]
  *        [--count 20] [--seed 1] [--min-faces 1] [--max-faces 4] [--min-size 110] [--max-size 200]
+ *        [--fixed-boxes]
  *
  * Nothing generated is committed: scenes are made on demand from the FER2013 file.
  */
@@ -10,8 +13,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Jimp } from 'jimp';
+import { initNodeBackend } from '@emodetect/backend/node';
 import { readFer2013, splitIndices } from '@emodetect/preprocess/node';
-import { composeScene, DEFAULT_SCENE } from './index.ts';
+import { composeScene, createTileAnnotator, DEFAULT_SCENE } from './node.ts';
 
 const { values: v } = parseArgs({
   options: {
@@ -24,6 +28,7 @@ const { values: v } = parseArgs({
     'max-faces': { type: 'string' },
     'min-size': { type: 'string' },
     'max-size': { type: 'string' },
+    'fixed-boxes': { type: 'boolean', default: false },
   },
 });
 if (!v.out) {
@@ -41,9 +46,15 @@ const opts = {
   maxSize: num(v['max-size'], DEFAULT_SCENE.maxSize),
 };
 await mkdir(v.out, { recursive: true });
+let annotator: Awaited<ReturnType<typeof createTileAnnotator>> | undefined;
+if (!v['fixed-boxes']) {
+  await initNodeBackend({ backend: 'wasm' });
+  annotator = await createTileAnnotator();
+}
 const labels: Record<string, unknown> = {};
 for (let i = 0; i < Number(v.count); i++) {
-  const scene = composeScene(ds, pool, Number(v.seed) + i, opts);
+  const composed = composeScene(ds, pool, Number(v.seed) + i, opts);
+  const scene = annotator ? annotator.annotate(ds, composed) : composed;
   const img = new Jimp({ width: scene.image.width, height: scene.image.height });
   img.bitmap.data.set(scene.image.data);
   const name = `scene-${String(i).padStart(4, '0')}.png`;
