@@ -117,12 +117,23 @@ describe('wasm MaxPoolGrad against the cpu backend and the definition', () => {
 describe('wasm leading-axes reductions', () => {
   it('sum and mean over all axes but the last equal the cpu result; other axes use the stock kernel', async () => {
     await initNodeBackend({ backend: 'wasm' });
-    const data = Array.from({ length: 2 * 5 * 3 * 4 }, (_, i) => Math.sin(i) * 3);
+    const data = Array.from({ length: 3 * 9 * 7 * 5 }, (_, i) => Math.sin(i) * 3);
     const run = () => {
-      const x = tf.tensor4d(data, [2, 5, 3, 4]);
-      return [tf.sum(x, [0, 1, 2]), tf.mean(x, [0, 1, 2], true), tf.sum(x, [1, 2]), tf.mean(x, -1)].map(
-        (t) => [t.shape, Array.from(t.dataSync())] as const,
-      );
+      const x = tf.tensor4d(data.slice(0, 2 * 5 * 3 * 4), [2, 5, 3, 4]);
+      const odd = tf.tensor4d(data, [3, 9, 7, 5]);
+      const flat = tf.tensor2d(data.slice(0, 63 * 5), [63, 5]);
+      const single = tf.tensor4d(data.slice(0, 12), [1, 1, 1, 12]);
+      return [
+        tf.sum(x, [0, 1, 2]),
+        tf.mean(x, [0, 1, 2], true),
+        tf.sum(x, [1, 2]),
+        tf.mean(x, -1),
+        tf.sum(odd, [0, 1, 2]),
+        tf.mean(odd, [0, 1, 2]),
+        tf.sum(flat, 0),
+        tf.mean(flat, 0, true),
+        tf.sum(single, [0, 1, 2]),
+      ].map((t) => [t.shape, Array.from(t.dataSync())] as const);
     };
     const wasm = run();
     await tf.setBackend('cpu');

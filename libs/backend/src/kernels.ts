@@ -3,6 +3,7 @@
  *
  * - wasm `Conv2DBackpropFilter` (absent from tfjs-backend-wasm): one forward XNNPACK convolution.
  * - wasm `Conv2DBackpropInput` (stride 1): one forward convolution; other strides keep the stock kernel.
+ * - wasm `Sum` / `Mean` over all axes but the last: average pooling or one matrix product.
  * - wasm `MaxPoolGrad`: one pass over `dy` that routes each value to its window's first maximum
  *   (float32; other dtypes keep the stock kernel).
  * - `Mean` / `Sum` gradients that broadcast on the device instead of building `ones(x.shape)` in JS.
@@ -172,8 +173,9 @@ function registerMaxPoolGrad(): void {
 
 /**
  * Replace a wasm reduction kernel so that reducing all axes but the last (batch-norm moments and
- * their gradients on NHWC tensors) is one [1, n] x [n, c] matrix product with XNNPACK instead of a
- * full transpose followed by a reduction. Other reductions keep the stock kernel.
+ * their gradients on NHWC tensors) avoids the stock kernel's full transpose. Rank-4 tensors go
+ * through XNNPACK's average pooling over each image's H x W, then a [1, N] x [N, C] product;
+ * others through one [1, n] x [n, c] product. Other reductions keep the stock kernel.
  */
 function registerLeadingAxesReduction(kernelName: typeof tf.Sum | typeof tf.Mean): void {
   const stock = tf.getKernel(kernelName, 'wasm');
@@ -192,8 +194,16 @@ function registerLeadingAxesReduction(kernelName: typeof tf.Sum | typeof tf.Mean
       const c = x.shape[rank - 1];
       const n = tf.util.sizeFromShape(x.shape) / c;
       const outShape = keepDims ? [...x.shape.slice(0, -1).map(() => 1), c] : [c];
+      const weight = kernelName === tf.Mean ? 1 / n : 1;
       return runComposite(args.backend as WasmLike, [x], (xt) => {
-        const weight = kernelName === tf.Mean ? 1 / n : 1;
+        if (rank === 4) {
+          // NHWC activations: XNNPACK's average pooling over each image (one pass, no packing),
+          // then a small [1, N] x [N, C] product over the batch.
+          const [batch, h, w] = x.shape;
+          const perImage = tf.reshape(tf.avgPool(xt as tf.Tensor4D, [h, w], 1, 'valid'), [batch, c]);
+          return tf.reshape(tf.matMul(tf.fill([1, batch], weight * h * w), perImage), outShape);
+        }
+        // XNNPACK packs the [n, c] operand as weights on every call: fine for small tensors.
         const r = tf.matMul(tf.fill([1, n], weight), tf.reshape(xt, [n, c]));
         return tf.reshape(r, outShape);
       });
