@@ -177,9 +177,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
 
   const paths = runPaths(runDir);
   if (result.interrupted) {
-    log.info(
-      `stopped after epoch ${result.state.epoch}; continue with: emodetect train ${argv.filter((a) => a !== '--resume').join(' ')} --resume`,
-    );
+    log.info(`stopped after epoch ${result.state.epoch}; continue with: emodetect train ${resumeArgs(argv).join(' ')}`);
     return 130;
   }
   // Final report on the validation set with the best model.
@@ -215,4 +213,22 @@ async function initialModel(dir: string, arch: string, labels: readonly string[]
   }
   model.metadata.metrics = [];
   return model;
+}
+
+/**
+ * The command line that continues an interrupted run: the same options with `--resume`, less
+ * `--init` (a resumed run keeps its own weights, and the two options exclude each other).
+ */
+export function resumeArgs(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--resume' || a.startsWith('--init=')) continue;
+    if (a === '--init') {
+      i++;
+      continue;
+    }
+    out.push(a);
+  }
+  return [...out, '--resume'];
 }
