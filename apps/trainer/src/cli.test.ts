@@ -177,6 +177,8 @@ describe('training on the real FER2013', () => {
     expect(log.map((e) => e.epoch)).toEqual([1, 2, 3]);
     const meta = JSON.parse(await readFile(path.join(run, 'model', 'metadata.json'), 'utf8'));
     expect(meta.training.dataSha256).toMatch(/^[0-9a-f]{64}$/);
+    // The model records the command that started the run, not the one that resumed it.
+    expect(meta.training.command).toBe(['emodetect', ...args].join(' '));
     expect(meta.input).toEqual({ height: 48, width: 48, channels: 1, mean: 0, std: 1 });
 
     const ev = await cli(['eval', '--model', run, '--data', data, '--split', 'PrivateTest', '--json']);

@@ -149,7 +149,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
     `model: ${model.metadata.arch}, ${model.metadata.parameters.toLocaleString('en-US')} parameters; ${config.epochs} epochs, batch ${config.batchSize}, lr ${config.learningRate}, seed ${config.seed}, ${config.workers} worker${config.workers > 1 ? 's' : ''}`,
   );
 
-  const command = ['emodetect', 'train', ...argv].join(' ');
+  // A resumed run keeps the command that started it (recorded in its checkpoint's metadata).
+  const command = resume?.model.metadata.training?.command ?? ['emodetect', 'train', ...argv].join(' ');
   const dataSha256 = await fileSha256(v.data).catch(() => 'folder');
   const t0 = performance.now();
   const result = await runTraining({
