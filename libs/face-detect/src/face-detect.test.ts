@@ -65,6 +65,22 @@ function correlation(a: Uint8Array, b: Uint8Array): number {
   return ab / Math.sqrt(aa * bb);
 }
 
+describe('the score threshold', () => {
+  it("takes effect below the decoder's own cut (0.5 short range, 0.6 full range)", async () => {
+    for (const model of ['short', 'full'] as const) {
+      const low = await createNodeFaceDetector({ model, maxFaces: 10, minScore: 0.3 });
+      const scores: number[] = [];
+      for (let s = 0; s < 6; s++) {
+        const scene = composeScene(ds, pool, 4000 + s, { ...DEFAULT_SCENE, minFaces: 4, maxFaces: 4 });
+        scores.push(...(await low.estimateFaces(scene.image)).map((f) => f.score));
+      }
+      low.dispose();
+      expect(Math.min(...scores)).toBeGreaterThanOrEqual(0.3);
+      expect(scores.some((x) => x < (model === 'short' ? 0.5 : 0.6))).toBe(true);
+    }
+  });
+});
+
 describe('combined short- and full-range detection', () => {
   it('finds at least what short range finds, without duplicate boxes', async () => {
     const both = await createNodeFaceDetector({ model: 'both' });

@@ -45,7 +45,8 @@ export interface FaceDetectorConfig {
   maxFaces?: number;
   /**
    * Drop faces scoring below this (default 0.65). On composed PublicTest scenes, false detections
-   * on textured backgrounds scored mostly 0.5-0.63 and true faces mostly above 0.68.
+   * on textured backgrounds scored mostly 0.5-0.63 and true faces mostly above 0.68. Values
+   * under MediaPipe's own cut (0.5 short range, 0.6 full range) lower that cut too.
    */
   minScore?: number;
   /** Drop faces whose box is narrower than this many pixels (default 0). */
@@ -84,6 +85,16 @@ export async function createFaceDetector(config: FaceDetectorConfig): Promise<Fa
     minFaceSize: config.minFaceSize ?? 0,
   };
   const detector = await load({ runtime: 'tfjs', modelType: cfg.model, maxFaces: cfg.maxFaces, detectorModelUrl: config.modelUrl });
+  // The decoder drops boxes under its own fixed threshold (0.5 short range, 0.6 full range),
+  // which would make a lower minScore useless: lower it to ours. (A field of the tfjs runtime's
+  // detector, not part of its typed API: checked, so that a change in the package shows.)
+  const decoder = detector as unknown as { tensorsToDetectionConfig?: { minScoreThresh?: number } };
+  if (typeof decoder.tensorsToDetectionConfig?.minScoreThresh !== 'number')
+    throw new Error('createFaceDetector: @tensorflow-models/face-detection no longer exposes its score threshold');
+  decoder.tensorsToDetectionConfig = {
+    ...decoder.tensorsToDetectionConfig,
+    minScoreThresh: Math.min(decoder.tensorsToDetectionConfig.minScoreThresh, cfg.minScore),
+  };
   return {
     config: cfg,
     async estimateFaces(image) {
