@@ -1,8 +1,7 @@
 /**
  * The project's own kernels and gradients, registered into tfjs.
  *
- * - wasm `Conv2DBackpropFilter` (absent from tfjs-backend-wasm): one forward XNNPACK convolution,
- *   or, for up to 4 input channels, one matrix product over explicit patches (im2col).
+ * - wasm `Conv2DBackpropFilter` (absent from tfjs-backend-wasm): one forward XNNPACK convolution.
  * - wasm `Conv2DBackpropInput` (stride 1): one forward convolution; other strides keep the stock kernel.
  * - wasm `Sum` / `Mean` over all axes but the last: average pooling or one matrix product.
  * - wasm `MaxPoolGrad`: one pass over `dy` that routes each value to its window's first maximum
@@ -10,12 +9,7 @@
  * - `Mean` / `Sum` gradients that broadcast on the device instead of building `ones(x.shape)` in JS.
  */
 import * as tf from '@tensorflow/tfjs';
-import {
-  conv2dBackpropFilterViaConv,
-  conv2dBackpropInputViaConv,
-  convGeometry,
-  type ConvGradGeometry as ConvGeometry,
-} from './conv-grad.ts';
+import { conv2dBackpropFilterViaConv, conv2dBackpropInputViaConv, convGeometry } from './conv-grad.ts';
 
 type Shape4 = [number, number, number, number];
 type Pad = tf.backend_util.ExplicitPadding | 'valid' | 'same' | number;
@@ -30,7 +24,6 @@ interface ConvGradAttrs {
 /** Wasm-side tensor bookkeeping the kernels need (a subset of BackendWasm's public methods). */
 interface WasmLike extends tf.KernelBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  disposeData(dataId: tf.DataId, force?: boolean): boolean;
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
 }
 
@@ -53,49 +46,6 @@ function runComposite(backend: WasmLike, inputs: tf.TensorInfo[], fn: (...t: tf.
   return out;
 }
 
-/** Input channels up to which Conv2DBackpropFilter uses explicit patches (im2col) on wasm. */
-const IM2COL_MAX_CHANNELS = 4;
-
-/**
- * The patches of a convolution's input (im2col): a [B * OH * OW, KH * KW * Ci] matrix whose row
- * holds, for one output position, the input values under the filter's taps in the filter's
- * [KH, KW, Ci] order (0 in the padding), so that dy^T (as [Co, B * OH * OW]) x patches is the
- * transposed filter gradient. Written straight into a new wasm tensor.
- */
-function im2col(backend: WasmLike, x: tf.TensorInfo, g: ConvGeometry): tf.TensorInfo {
-  const { batch, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = g;
-  const KH = g.filterHeight;
-  const KW = g.filterWidth;
-  const taps = KH * KW * C;
-  const out = backend.makeOutput([batch * OH * OW, taps], 'float32');
-  const src = backend.typedArrayFromHeap(x);
-  const dst = backend.typedArrayFromHeap(out);
-  let j = 0;
-  for (let b = 0; b < batch; b++) {
-    for (let oy = 0; oy < OH; oy++) {
-      const y0 = oy * g.strideHeight - g.padTop;
-      for (let ox = 0; ox < OW; ox++) {
-        const x0 = ox * g.strideWidth - g.padLeft;
-        for (let ky = 0; ky < KH; ky++) {
-          const iy = y0 + ky;
-          if (iy < 0 || iy >= H) {
-            dst.fill(0, j, j + KW * C);
-            j += KW * C;
-            continue;
-          }
-          for (let kx = 0; kx < KW; kx++) {
-            const ix = x0 + kx;
-            const base = ((b * H + iy) * W + ix) * C;
-            const inside = ix >= 0 && ix < W;
-            for (let c = 0; c < C; c++) dst[j++] = inside ? src[base + c] : 0;
-          }
-        }
-      }
-    }
-  }
-  return out;
-}
-
 let wasmKernelsRegistered = false;
 
 /** Register the wasm training kernels. Idempotent. Call after the wasm backend is registered. */
@@ -111,22 +61,7 @@ export function registerWasmTrainingKernels(): void {
       const a = attrs as unknown as ConvGradAttrs & { filterShape: Shape4 };
       if (a.dataFormat === 'NCHW') throw new Error('Conv2DBackpropFilter (wasm): NCHW is not supported');
       const g = convGeometry(x.shape as Shape4, a.filterShape, a.strides, a.pad, a.dimRoundingMode);
-      const wasm = backend as WasmLike;
-      if (g.inChannels <= IM2COL_MAX_CHANNELS) {
-        // Few input channels (the grayscale first layer): the forward-conv form would be a
-        // convolution with a [OH, OW, B, Co] filter and a 3x3 output, which XNNPACK runs slowly.
-        // One matrix product over explicit patches is several times faster.
-        // dW^T = dy^T x patches: XNNPACK packs its right operand on every call, and the patches
-        // (n x KH*KW*Ci) are smaller than dy (n x Co).
-        const cols = im2col(wasm, x, g);
-        const n = g.batch * g.outHeight * g.outWidth;
-        const out = runComposite(wasm, [cols, dy], (c, d) =>
-          tf.reshape(tf.transpose(tf.matMul(tf.transpose(tf.reshape(d, [n, g.outChannels])), c)), a.filterShape),
-        );
-        wasm.disposeData(cols.dataId);
-        return out;
-      }
-      return runComposite(wasm, [x, dy], (xt, dyt) => conv2dBackpropFilterViaConv(xt as tf.Tensor4D, dyt as tf.Tensor4D, g));
+      return runComposite(backend as WasmLike, [x, dy], (xt, dyt) => conv2dBackpropFilterViaConv(xt as tf.Tensor4D, dyt as tf.Tensor4D, g));
     },
   });
 
