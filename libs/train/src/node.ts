@@ -122,7 +122,10 @@ export interface RunOptions {
   resume?: Checkpoint;
   /** Progress sink; default {@link consoleProgress}. */
   progress?: ProgressSink;
-  /** Called with each improved model before it is saved (e.g. to fill metadata). */
+  /**
+   * Called after every epoch, before its checkpoint (and the best model, when it improved) is
+   * saved: e.g. to fill metadata, which a resumed run then finds in its checkpoint.
+   */
   beforeSave?(m: EmotionModel, state: TrainState): void;
 }
 
@@ -164,11 +167,9 @@ export async function runTraining(o: RunOptions): Promise<TrainResult> {
           tf.dispose(weights.filter((w) => w.name === 'iter').map((w) => w.tensor));
           const trainState = JSON.stringify({ state, config: o.config, optimizerSpecs: encoded.specs });
           const optimizerBin = new Uint8Array(encoded.data as ArrayBuffer);
+          o.beforeSave?.(o.model, state);
           await saveModelFolder(o.model, p.last, { 'train-state.json': trainState, 'optimizer.bin': optimizerBin });
-          if (improved) {
-            o.beforeSave?.(o.model, state);
-            await saveModelFolder(o.model, p.best);
-          }
+          if (improved) await saveModelFolder(o.model, p.best);
           await fs.appendFile(p.log, JSON.stringify({ ...record, improved }) + '\n');
           await writeAtomically(p.curves, trainingCurvesSvg(state.history, `${o.model.metadata.name}: training curves`));
           sink.epoch(record, improved);
