@@ -38,8 +38,8 @@ const ROLLS = [0, 25, -25, 45, -45];
 export interface TileAnnotator {
   /**
    * The ground-truth box of face `index` of `ds`, in fractions of its tile, in the detector's
-   * convention; undefined when the mesh model's face score is under 0.5 (not a usable face).
-   * Results are cached per index.
+   * convention; undefined when the mesh model's face score stays under 0.5 at every roll tried.
+   * Results are cached per index: use one annotator per dataset.
    */
   faceBox(ds: ImageDataset, index: number): TileBox | undefined;
   /**
