@@ -46,6 +46,20 @@ function runComposite(backend: WasmLike, inputs: tf.TensorInfo[], fn: (...t: tf.
   return out;
 }
 
+/**
+ * Replace a stock wasm kernel by `kernelFunc`, which gets the stock kernel's function to fall back
+ * on; the stock setup and dispose functions are kept. Does nothing where the kernel is absent.
+ */
+function replaceWasmKernel(
+  kernelName: string,
+  kernelFunc: (args: Parameters<tf.KernelFunc>[0], stock: tf.KernelFunc) => ReturnType<tf.KernelFunc>,
+): void {
+  const stock = tf.getKernel(kernelName, 'wasm');
+  if (!stock) return;
+  tf.unregisterKernel(kernelName, 'wasm');
+  tf.registerKernel({ ...stock, kernelFunc: (args) => kernelFunc(args, stock.kernelFunc) });
+}
+
 let wasmKernelsRegistered = false;
 
 /** Register the wasm training kernels. Idempotent. Call after the wasm backend is registered. */
@@ -69,26 +83,15 @@ export function registerWasmTrainingKernels(): void {
   registerLeadingAxesReduction(tf.Mean);
   registerMaxPoolGrad();
 
-  const stock = tf.getKernel(tf.Conv2DBackpropInput, 'wasm');
-  if (stock) {
-    const stockFunc = stock.kernelFunc;
-    tf.unregisterKernel(tf.Conv2DBackpropInput, 'wasm');
-    tf.registerKernel({
-      kernelName: tf.Conv2DBackpropInput,
-      backendName: 'wasm',
-      setupFunc: stock.setupFunc,
-      disposeFunc: stock.disposeFunc,
-      kernelFunc: (args) => {
-        const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-        const a = args.attrs as unknown as ConvGradAttrs & { inputShape: Shape4 };
-        const g = convGeometry(a.inputShape, filter.shape as Shape4, a.strides, a.pad, a.dimRoundingMode);
-        if (a.dataFormat === 'NCHW' || g.strideHeight !== 1 || g.strideWidth !== 1) return stockFunc(args);
-        return runComposite(args.backend as WasmLike, [dy, filter], (dyt, ft) =>
-          conv2dBackpropInputViaConv(dyt as tf.Tensor4D, ft as tf.Tensor4D, g),
-        );
-      },
-    });
-  }
+  replaceWasmKernel(tf.Conv2DBackpropInput, (args, stock) => {
+    const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+    const a = args.attrs as unknown as ConvGradAttrs & { inputShape: Shape4 };
+    const g = convGeometry(a.inputShape, filter.shape as Shape4, a.strides, a.pad, a.dimRoundingMode);
+    if (a.dataFormat === 'NCHW' || g.strideHeight !== 1 || g.strideWidth !== 1) return stock(args);
+    return runComposite(args.backend as WasmLike, [dy, filter], (dyt, ft) =>
+      conv2dBackpropInputViaConv(dyt as tf.Tensor4D, ft as tf.Tensor4D, g),
+    );
+  });
 }
 
 /**
@@ -98,76 +101,69 @@ export function registerWasmTrainingKernels(): void {
  * backend where windows run past the input's far edge (see kernels.test.ts).
  */
 function registerMaxPoolGrad(): void {
-  const stock = tf.getKernel(tf.MaxPoolGrad, 'wasm');
-  if (!stock) return;
-  const stockFunc = stock.kernelFunc;
-  tf.unregisterKernel(tf.MaxPoolGrad, 'wasm');
-  tf.registerKernel({
-    ...stock,
-    kernelFunc: (args) => {
-      const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
-      const a = args.attrs as unknown as {
-        filterSize: number | [number, number];
-        strides: number | [number, number];
-        pad: Pad;
-        dimRoundingMode?: 'floor' | 'round' | 'ceil';
-      };
-      const info = tf.backend_util.computePool2DInfo(input.shape as Shape4, a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
-      if (input.dtype !== 'float32' || dy.dtype !== 'float32') return stockFunc(args);
-      const backend = args.backend as WasmLike;
-      const out = backend.makeOutput(input.shape, 'float32');
-      // Heap views, taken after the allocation (which may grow the wasm memory).
-      const x = backend.typedArrayFromHeap(input);
-      const g = backend.typedArrayFromHeap(dy);
-      const dx = backend.typedArrayFromHeap(out);
-      dx.fill(0);
-      const { batchSize, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
-      const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, padInfo } = info;
-      const row = W * C;
-      let gi = 0;
-      for (let b = 0; b < batchSize; b++) {
-        for (let oy = 0; oy < OH; oy++) {
-          // The window, clipped to the input: padding never holds the maximum.
-          const y0 = oy * sh - padInfo.top;
-          const ya = Math.max(0, y0);
-          const yb = Math.min(H, y0 + fh);
-          for (let ox = 0; ox < OW; ox++) {
-            const x0 = ox * sw - padInfo.left;
-            const xa = Math.max(0, x0);
-            const xb = Math.min(W, x0 + fw);
-            const corner = ((b * H + ya) * W + xa) * C;
-            if (yb - ya === 2 && xb - xa === 2) {
-              // Whole 2x2 windows, the registry's pools: unrolled.
-              for (let c = 0; c < C; c++, gi++) {
-                const p0 = corner + c;
-                const p1 = p0 + C;
-                const p2 = p0 + row;
-                const p3 = p2 + C;
-                let best = p0;
-                if (x[p1] > x[best]) best = p1;
-                if (x[p2] > x[best]) best = p2;
-                if (x[p3] > x[best]) best = p3;
-                dx[best] += g[gi];
-              }
-            } else if (yb > ya && xb > xa) {
-              for (let c = 0; c < C; c++, gi++) {
-                let best = corner + c;
-                for (let y = ya; y < yb; y++) {
-                  for (let xx = xa; xx < xb; xx++) {
-                    const p = ((b * H + y) * W + xx) * C + c;
-                    if (x[p] > x[best]) best = p;
-                  }
-                }
-                dx[best] += g[gi];
-              }
-            } else {
-              gi += C; // A window entirely in the padding has no input to route to.
+  replaceWasmKernel(tf.MaxPoolGrad, (args, stockFunc) => {
+    const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
+    const a = args.attrs as unknown as {
+      filterSize: number | [number, number];
+      strides: number | [number, number];
+      pad: Pad;
+      dimRoundingMode?: 'floor' | 'round' | 'ceil';
+    };
+    const info = tf.backend_util.computePool2DInfo(input.shape as Shape4, a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
+    if (input.dtype !== 'float32' || dy.dtype !== 'float32') return stockFunc(args);
+    const backend = args.backend as WasmLike;
+    const out = backend.makeOutput(input.shape, 'float32');
+    // Heap views, taken after the allocation (which may grow the wasm memory).
+    const x = backend.typedArrayFromHeap(input);
+    const g = backend.typedArrayFromHeap(dy);
+    const dx = backend.typedArrayFromHeap(out);
+    dx.fill(0);
+    const { batchSize, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
+    const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, padInfo } = info;
+    const row = W * C;
+    let gi = 0;
+    for (let b = 0; b < batchSize; b++) {
+      for (let oy = 0; oy < OH; oy++) {
+        // The window, clipped to the input: padding never holds the maximum.
+        const y0 = oy * sh - padInfo.top;
+        const ya = Math.max(0, y0);
+        const yb = Math.min(H, y0 + fh);
+        for (let ox = 0; ox < OW; ox++) {
+          const x0 = ox * sw - padInfo.left;
+          const xa = Math.max(0, x0);
+          const xb = Math.min(W, x0 + fw);
+          const corner = ((b * H + ya) * W + xa) * C;
+          if (yb - ya === 2 && xb - xa === 2) {
+            // Whole 2x2 windows, the registry's pools: unrolled.
+            for (let c = 0; c < C; c++, gi++) {
+              const p0 = corner + c;
+              const p1 = p0 + C;
+              const p2 = p0 + row;
+              const p3 = p2 + C;
+              let best = p0;
+              if (x[p1] > x[best]) best = p1;
+              if (x[p2] > x[best]) best = p2;
+              if (x[p3] > x[best]) best = p3;
+              dx[best] += g[gi];
             }
+          } else if (yb > ya && xb > xa) {
+            for (let c = 0; c < C; c++, gi++) {
+              let best = corner + c;
+              for (let y = ya; y < yb; y++) {
+                for (let xx = xa; xx < xb; xx++) {
+                  const p = ((b * H + y) * W + xx) * C + c;
+                  if (x[p] > x[best]) best = p;
+                }
+              }
+              dx[best] += g[gi];
+            }
+          } else {
+            gi += C; // A window entirely in the padding has no input to route to.
           }
         }
       }
-      return out;
-    },
+    }
+    return out;
   });
 }
 
@@ -178,36 +174,29 @@ function registerMaxPoolGrad(): void {
  * others through one [1, n] x [n, c] product. Other reductions keep the stock kernel.
  */
 function registerLeadingAxesReduction(kernelName: typeof tf.Sum | typeof tf.Mean): void {
-  const stock = tf.getKernel(kernelName, 'wasm');
-  if (!stock) return;
-  const stockFunc = stock.kernelFunc;
-  tf.unregisterKernel(kernelName, 'wasm');
-  tf.registerKernel({
-    ...stock,
-    kernelFunc: (args) => {
-      const { x } = args.inputs as { x: tf.TensorInfo };
-      const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
-      const rank = x.shape.length;
-      const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
-      const leading = rank >= 2 && axes.length === rank - 1 && axes.every((a, i) => a === i);
-      if (!leading || x.dtype !== 'float32') return stockFunc(args);
-      const c = x.shape[rank - 1];
-      const n = tf.util.sizeFromShape(x.shape) / c;
-      const outShape = keepDims ? [...x.shape.slice(0, -1).map(() => 1), c] : [c];
-      const weight = kernelName === tf.Mean ? 1 / n : 1;
-      return runComposite(args.backend as WasmLike, [x], (xt) => {
-        if (rank === 4) {
-          // NHWC activations: XNNPACK's average pooling over each image (one pass, no packing),
-          // then a small [1, N] x [N, C] product over the batch.
-          const [batch, h, w] = x.shape;
-          const perImage = tf.reshape(tf.avgPool(xt as tf.Tensor4D, [h, w], 1, 'valid'), [batch, c]);
-          return tf.reshape(tf.matMul(tf.fill([1, batch], weight * h * w), perImage), outShape);
-        }
-        // XNNPACK packs the [n, c] operand as weights on every call: fine for small tensors.
-        const r = tf.matMul(tf.fill([1, n], weight), tf.reshape(xt, [n, c]));
-        return tf.reshape(r, outShape);
-      });
-    },
+  replaceWasmKernel(kernelName, (args, stockFunc) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
+    const rank = x.shape.length;
+    const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
+    const leading = rank >= 2 && axes.length === rank - 1 && axes.every((a, i) => a === i);
+    if (!leading || x.dtype !== 'float32') return stockFunc(args);
+    const c = x.shape[rank - 1];
+    const n = tf.util.sizeFromShape(x.shape) / c;
+    const outShape = keepDims ? [...x.shape.slice(0, -1).map(() => 1), c] : [c];
+    const weight = kernelName === tf.Mean ? 1 / n : 1;
+    return runComposite(args.backend as WasmLike, [x], (xt) => {
+      if (rank === 4) {
+        // NHWC activations: XNNPACK's average pooling over each image (one pass, no packing),
+        // then a small [1, N] x [N, C] product over the batch.
+        const [batch, h, w] = x.shape;
+        const perImage = tf.reshape(tf.avgPool(xt as tf.Tensor4D, [h, w], 1, 'valid'), [batch, c]);
+        return tf.reshape(tf.matMul(tf.fill([1, batch], weight * h * w), perImage), outShape);
+      }
+      // XNNPACK packs the [n, c] operand as weights on every call: fine for small tensors.
+      const r = tf.matMul(tf.fill([1, n], weight), tf.reshape(xt, [n, c]));
+      return tf.reshape(r, outShape);
+    });
   });
 }
 
