@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { Jimp } from 'jimp';
 import { initNodeBackend } from '@emodetect/backend/node';
 import { readFer2013, splitIndices } from '@emodetect/preprocess/node';
-import { composeScene, createTileAnnotator, DEFAULT_SCENE } from './node.ts';
+import { composeScene, createTileAnnotator, DEFAULT_SCENE, type TileAnnotator } from './node.ts';
 
 const { values: v } = parseArgs({
   options: {
@@ -46,7 +46,7 @@ const opts = {
   maxSize: num(v['max-size'], DEFAULT_SCENE.maxSize),
 };
 await mkdir(v.out, { recursive: true });
-let annotator: Awaited<ReturnType<typeof createTileAnnotator>> | undefined;
+let annotator: TileAnnotator | undefined;
 if (!v['fixed-boxes']) {
   await initNodeBackend({ backend: 'wasm' });
   annotator = await createTileAnnotator();

@@ -33,7 +33,7 @@ import {
   tileBoxInScene,
   type SceneOptions,
 } from '@emodetect/datasets/node';
-import { createNodeFaceDetector, iou, tileDetector } from '@emodetect/face-detect/node';
+import { createNodeFaceDetector, iou, tileDetector, type FaceBox } from '@emodetect/face-detect/node';
 import { argmaxRows, bundledModelDir, loadModelFolder, predictProbabilities } from '@emodetect/model/node';
 import { readFer2013, splitIndices, toUnitFloat, type ImageDataset } from '@emodetect/preprocess/node';
 import { createEmotionPipeline, createFrameLoop, createMeter } from '@emodetect/realtime';
@@ -66,6 +66,13 @@ interface BackendResult {
     after: { tensors: number; bytes: number; rssMB: number };
     msPerFrame: number;
   };
+}
+
+/** Whether the centre of box `a` lies inside box `b` (a detection on a pasted face tile). */
+function centreInside(a: FaceBox, b: FaceBox): boolean {
+  const cx = a.x + a.width / 2 - b.x;
+  const cy = a.y + a.height / 2 - b.y;
+  return cx >= 0 && cy >= 0 && cx <= b.width && cy <= b.height;
 }
 
 /** Face sizes that fit n faces on a 640x480 frame; `mix` is the scene generator's defaults. */
@@ -135,12 +142,7 @@ async function benchBackend(backend: BackendName, ds: ImageDataset, pool: number
       const results = await pipeline.analyze(composed.image);
       ms.push(performance.now() - t0);
       const scene = annotator.annotate(ds, composed);
-      const inTile = (r: { box: { x: number; y: number; width: number; height: number } }, t: (typeof scene.faces)[number]) => {
-        const cx = r.box.x + r.box.width / 2 - t.box.x;
-        const cy = r.box.y + r.box.height / 2 - t.box.y;
-        return cx >= 0 && cy >= 0 && cx <= t.box.width && cy <= t.box.height;
-      };
-      falsePositives += results.filter((r) => !scene.faces.some((t) => inTile(r, t))).length;
+      falsePositives += results.filter((r) => !scene.faces.some((t) => centreInside(r.box, t.box))).length;
       for (const truth of scene.faces) {
         total++;
         const fixedBox = tileBoxInScene(truth, FACE_IN_TILE);
