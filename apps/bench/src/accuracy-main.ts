@@ -14,6 +14,7 @@ import { initNodeBackend } from '@emodetect/backend/node';
 import { bundledModelDir } from '@emodetect/model/node';
 import { readFer2013 } from '@emodetect/preprocess/node';
 import { accuracyMarkdown, benchAccuracy } from './accuracy.ts';
+import { benchCommand } from './stats.ts';
 
 try {
   const { values: v } = parseArgs({
@@ -34,7 +35,7 @@ try {
     latencyReps: v.quick ? 20 : 100,
     log: (line) => process.stderr.write(`${line}\n`),
   });
-  const command = `npx nx run bench:accuracy${process.argv.slice(2).length ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  const command = benchCommand('accuracy');
   console.log(accuracyMarkdown(result, command));
   await fs.mkdir(path.dirname(v.out!), { recursive: true });
   await fs.writeFile(v.out!, JSON.stringify({ command, ...result }, null, 2));

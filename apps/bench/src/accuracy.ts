@@ -3,13 +3,12 @@
  * for this toolkit's models and the anchors (face-api.js, Human), measured in one run on the same
  * 48x48 faces, the same backend and the same machine.
  */
-import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { classificationReport, type ClassificationReport } from '@emodetect/metrics';
 import { argmaxRows, EMOTIONS } from '@emodetect/model';
 import { pixelDuplicates, splitIndices, subset, type ImageDataset } from '@emodetect/preprocess';
 import { faceApiClassifier, humanClassifier, ourClassifier, packageVersion, type FaceClassifier } from './anchors.ts';
-import { timing } from './stats.ts';
+import { machineDescription, timing } from './stats.ts';
 
 export interface AccuracyBenchOptions {
   /** Model folders of this toolkit to compare (the bundled one by default, chosen by the caller). */
@@ -115,7 +114,7 @@ export async function benchAccuracy(ds: ImageDataset, opts: AccuracyBenchOptions
   }
   return {
     date: new Date().toISOString(),
-    machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`,
+    machine: machineDescription(),
     backend: tf.getBackend(),
     threads: 1,
     versions: {

@@ -20,7 +20,6 @@
  * Warm-up runs are excluded everywhere. --quick: few frames, for the CI smoke test.
  */
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
@@ -37,7 +36,7 @@ import { createNodeFaceDetector, iou, tileDetector, type FaceBox } from '@emodet
 import { argmaxRows, bundledModelDir, loadModelFolder, predictProbabilities } from '@emodetect/model/node';
 import { readFer2013, splitIndices, toUnitFloat, type ImageDataset } from '@emodetect/preprocess/node';
 import { createEmotionPipeline, createFrameLoop, createMeter } from '@emodetect/realtime';
-import { timing, type Timing } from './stats.ts';
+import { benchCommand, machineDescription, timing, type Timing } from './stats.ts';
 
 interface BackendResult {
   backend: string;
@@ -204,7 +203,7 @@ async function benchBackend(backend: BackendName, ds: ImageDataset, pool: number
 function markdown(results: BackendResult[], o: Options, command: string): string {
   const f = (x: number) => x.toFixed(1);
   const pc = (x: number | null) => (x === null ? '–' : `${(100 * x).toFixed(1)}%`);
-  const lines = [`Command: \`${command}\` (${os.cpus().length} x ${os.cpus()[0]?.model ?? 'CPU'}, one thread)`, ''];
+  const lines = [`Command: \`${command}\` (${machineDescription()}, one thread)`, ''];
   lines.push(
     'Classifier alone (ms per face):',
     '',
@@ -293,11 +292,13 @@ try {
   const pool = splitIndices(ds, 'PrivateTest');
   const results: BackendResult[] = [];
   for (const b of v.backends!.split(',')) results.push(await benchBackend(b as BackendName, ds, pool, o));
-  const command = `npx nx run bench:latency${process.argv.slice(2).length ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  const command = benchCommand('latency');
   console.log(markdown(results, o, command));
   await fs.mkdir(path.dirname(v.out!), { recursive: true });
-  const machine = `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}`;
-  await fs.writeFile(v.out!, JSON.stringify({ command, date: new Date().toISOString(), machine, options: o, results }, null, 2));
+  await fs.writeFile(
+    v.out!,
+    JSON.stringify({ command, date: new Date().toISOString(), machine: machineDescription(), options: o, results }, null, 2),
+  );
   console.log(`\nJSON: ${v.out}`);
 } catch (e) {
   console.error(e instanceof Error ? e.message : String(e));

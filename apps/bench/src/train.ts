@@ -11,12 +11,12 @@
  * --quick: the `micro` net, project kernels only, 1 worker, 2 steps (a smoke run).
  */
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { measureTraining, type TrainBenchConfig, type TrainBenchResult } from './measure.ts';
+import { benchCommand, machineDescription } from './stats.ts';
 
 const self = fileURLToPath(import.meta.url);
 
@@ -77,8 +77,8 @@ for (const c of configs) {
   process.stderr.write(`measuring ${c.arch} batch ${c.batch} on ${c.backend} with ${c.workers} worker(s)…\n`);
   results.push(await child(c));
 }
-const command = `npx nx run bench:train${process.argv.slice(2).length ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
-const machine = `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}`;
+const command = benchCommand('train');
+const machine = machineDescription();
 await fs.mkdir(path.dirname(v.out!), { recursive: true });
 await fs.writeFile(v.out!, JSON.stringify({ command, date: new Date().toISOString(), machine, results }, null, 2));
 if (v.json) {
