@@ -3,7 +3,7 @@ import { initNodeBackend } from '@emodetect/backend/node';
 import { createNodeFaceDetector, iou, type FaceDetector } from '@emodetect/face-detect/node';
 import { readFer2013, splitIndices, type ImageDataset } from '@emodetect/preprocess/node';
 import { requireFer2013 } from '../../tools/test-data.ts';
-import { composeScene, createTileAnnotator, DEFAULT_SCENE, FACE_IN_TILE, tileBoxInScene, type TileAnnotator } from './node.ts';
+import { composeScene, createTileAnnotator, FACE_IN_TILE, LONE_FACE_SCENE, tileBoxInScene, type TileAnnotator } from './node.ts';
 
 let ds: ImageDataset;
 let annotator: TileAnnotator;
@@ -23,15 +23,7 @@ describe('per-face ground truth from face-mesh landmarks', () => {
     const fixed: number[] = [];
     const own: number[] = [];
     for (let s = 0; s < 40; s++) {
-      const scene = composeScene(ds, [pool[s]], 7000 + s, {
-        ...DEFAULT_SCENE,
-        minFaces: 1,
-        maxFaces: 1,
-        minSize: 220,
-        maxSize: 220,
-        rotation: 0,
-        occlusion: 0,
-      });
+      const scene = composeScene(ds, [pool[s]], 7000 + s, LONE_FACE_SCENE);
       const [d] = await detector.estimateFaces(scene.image);
       if (!d) continue;
       const face = annotator.annotate(ds, scene).faces[0];

@@ -12,7 +12,15 @@
 import { initNodeBackend } from '@emodetect/backend/node';
 import { createNodeFaceDetector, iou, type FaceBox } from '@emodetect/face-detect/node';
 import { readFer2013, splitIndices } from '@emodetect/preprocess/node';
-import { composeScene, createTileAnnotator, DEFAULT_SCENE, FACE_IN_TILE, MESH_TO_DETECTOR, tileBoxInScene, type TileBox } from './node.ts';
+import {
+  composeScene,
+  createTileAnnotator,
+  FACE_IN_TILE,
+  LONE_FACE_SCENE,
+  MESH_TO_DETECTOR,
+  tileBoxInScene,
+  type TileBox,
+} from './node.ts';
 
 await initNodeBackend({ backend: 'wasm' });
 const ds = await readFer2013(process.argv[2] ?? '../shared/data/fer2013/fer2013.csv.gz');
@@ -31,15 +39,7 @@ interface Sample {
 const samples: Sample[] = [];
 const tried = 300;
 for (let s = 0; s < tried; s++) {
-  const scene = composeScene(ds, [pool[s]], 5000 + s, {
-    ...DEFAULT_SCENE,
-    minSize: 220,
-    maxSize: 220,
-    minFaces: 1,
-    maxFaces: 1,
-    occlusion: 0,
-    rotation: 0,
-  });
+  const scene = composeScene(ds, [pool[s]], 5000 + s, LONE_FACE_SCENE);
   const [d] = await det.estimateFaces(scene.image);
   if (!d) continue;
   const g = scene.faces[0].box;

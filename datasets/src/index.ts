@@ -78,6 +78,20 @@ export const DEFAULT_SCENE: SceneOptions = {
   occlusion: 0.15,
 };
 
+/**
+ * One face alone, upright, unoccluded, at 220 px: the scenes on which FACE_IN_TILE and the
+ * face-mesh mapping were calibrated (`src/calibrate.ts`), and on which that calibration is tested.
+ */
+export const LONE_FACE_SCENE: SceneOptions = {
+  ...DEFAULT_SCENE,
+  minFaces: 1,
+  maxFaces: 1,
+  minSize: 220,
+  maxSize: 220,
+  rotation: 0,
+  occlusion: 0,
+};
+
 /** Smooth coloured noise plus a gradient: a background with texture but no faces. */
 function background(w: number, h: number, rng: Rng): Uint8ClampedArray {
   const data = new Uint8ClampedArray(w * h * 4);
