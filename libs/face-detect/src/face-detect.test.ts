@@ -3,7 +3,7 @@ import { initNodeBackend } from '@emodetect/backend/node';
 import { composeScene, DEFAULT_SCENE, type SceneOptions } from '@emodetect/datasets';
 import { readFer2013, splitIndices, type ImageDataset } from '@emodetect/preprocess/node';
 import { requireFer2013 } from '../../../tools/test-data.ts';
-import { KEYPOINT_NAMES, createNodeFaceDetector, cropFaceGray, iou, tileDetector, type FaceDetector } from './node.ts';
+import { KEYPOINT_NAMES, createNodeFaceDetector, cropFaceGray, iou, tileDetector, type FaceBox, type FaceDetector } from './node.ts';
 
 let ds: ImageDataset;
 let pool: number[];
@@ -79,6 +79,20 @@ describe('the score threshold', () => {
       expect(scores.some((x) => x < (model === 'short' ? 0.5 : 0.6))).toBe(true);
     }
   });
+
+  it('can be set per call, and the next call is back to the default', async () => {
+    const low: number[] = [];
+    for (let s = 0; s < 6; s++) {
+      const scene = composeScene(ds, pool, 4000 + s, { ...DEFAULT_SCENE, minFaces: 4, maxFaces: 4 });
+      const before = await detector.estimateFaces(scene.image);
+      low.push(...(await detector.estimateFaces(scene.image, { minScore: 0.3 })).map((f) => f.score));
+      const after = await detector.estimateFaces(scene.image);
+      expect(after).toEqual(before);
+      for (const f of after) expect(f.score).toBeGreaterThanOrEqual(detector.config.minScore);
+    }
+    expect(Math.min(...low)).toBeGreaterThanOrEqual(0.3);
+    expect(low.some((x) => x < 0.5)).toBe(true);
+  });
 });
 
 describe('combined short- and full-range detection', () => {
@@ -133,9 +147,45 @@ describe('tiled detection', () => {
     base.dispose();
   });
 
-  it('rejects a bad grid or tile size with a clear message', () => {
+  it("with refine, finds faces that every tile cuts, and keeps only faces at the detector's minScore", async () => {
+    const base = await createNodeFaceDetector({ maxFaces: 10 });
+    const plain = tileDetector(base, { grid: 3 });
+    const refined = tileDetector(base, { grid: 3, refine: true });
+    // A 3x3 grid on 640x480 has 288 px tiles at x 0, 176, 352 and y 0, 96, 192.
+    const inSomeTile = (b: FaceBox) =>
+      [0, 176, 352].some((x0) =>
+        [0, 96, 192].some((y0) => b.x >= x0 && b.y >= y0 && b.x + b.width <= x0 + 288 && b.y + b.height <= y0 + 288),
+      );
+    const three: SceneOptions = { ...DEFAULT_SCENE, minFaces: 3, maxFaces: 3, minSize: 150, maxSize: 180, rotation: 0, occlusion: 0 };
+    let cut = 0;
+    let plainFound = 0;
+    let refinedFound = 0;
+    for (let s = 0; s < 30; s++) {
+      const scene = composeScene(ds, pool, 7200 + s, three);
+      const everywhereCut = scene.faces.filter((f) => !inSomeTile(f.faceBox));
+      if (everywhereCut.length === 0) continue;
+      const a = await plain.estimateFaces(scene.image);
+      const b = await refined.estimateFaces(scene.image);
+      for (let i = 0; i < b.length; i++) for (let j = i + 1; j < b.length; j++) expect(iou(b[i].box, b[j].box)).toBeLessThanOrEqual(0.3);
+      for (const f of b) expect(f.score).toBeGreaterThanOrEqual(base.config.minScore);
+      for (const f of everywhereCut) {
+        cut++;
+        if (a.some((d) => iou(d.box, f.faceBox) >= 0.5)) plainFound++;
+        if (b.some((d) => iou(d.box, f.faceBox) >= 0.5)) refinedFound++;
+      }
+    }
+    console.info(`faces cut by every 3x3 tile: ${plainFound}/${cut} found by the tiles, ${refinedFound}/${cut} with refine`);
+    expect(cut).toBeGreaterThanOrEqual(8);
+    expect(refinedFound).toBeGreaterThanOrEqual(plainFound + 2);
+    expect(refinedFound / cut).toBeGreaterThanOrEqual(0.75);
+    base.dispose();
+  });
+
+  it('rejects a bad grid, tile size, window or proposal score with a clear message', () => {
     expect(() => tileDetector(detector, { grid: 0 })).toThrow(/grid must be a positive integer/);
     expect(() => tileDetector(detector, { tileFraction: 1.5 })).toThrow(/tileFraction must be in \(0, 1\]/);
+    expect(() => tileDetector(detector, { refine: true, refineWindow: 0.5 })).toThrow(/refineWindow must be at least 1/);
+    expect(() => tileDetector(detector, { refine: true, proposalScore: 0 })).toThrow(/proposalScore must be in \(0, 1\)/);
   });
 });
 

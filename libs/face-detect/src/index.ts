@@ -53,10 +53,16 @@ export interface FaceDetectorConfig {
   minFaceSize?: number;
 }
 
+/** Per-call settings of {@link FaceDetector.estimateFaces}. */
+export interface EstimateOptions {
+  /** Drop faces scoring below this, for this call only (default: the detector's `minScore`). */
+  minScore?: number;
+}
+
 export interface FaceDetector {
   readonly config: Required<Omit<FaceDetectorConfig, 'modelUrl'>>;
   /** Faces in an RGBA (ImageData-like) or grayscale image, or an int32/float [h, w, 3] tensor. */
-  estimateFaces(image: RgbaImage | GrayImage | tf.Tensor3D): Promise<Face[]>;
+  estimateFaces(image: RgbaImage | GrayImage | tf.Tensor3D, options?: EstimateOptions): Promise<Face[]>;
   dispose(): void;
 }
 
@@ -86,28 +92,30 @@ export async function createFaceDetector(config: FaceDetectorConfig): Promise<Fa
   };
   const detector = await load({ runtime: 'tfjs', modelType: cfg.model, maxFaces: cfg.maxFaces, detectorModelUrl: config.modelUrl });
   // The decoder drops boxes under its own fixed threshold (0.5 short range, 0.6 full range),
-  // which would make a lower minScore useless: lower it to ours. (A field of the tfjs runtime's
-  // detector, not part of its typed API: checked, so that a change in the package shows.)
+  // which would make a lower minScore useless: each call lowers it to that call's minScore. (A
+  // field of the tfjs runtime's detector, not part of its typed API: checked, so that a change in
+  // the package shows. detectFaces hands the object on synchronously, so a fresh object per call
+  // is safe with calls in flight.)
   const decoder = detector as unknown as { tensorsToDetectionConfig?: { minScoreThresh?: number } };
-  if (typeof decoder.tensorsToDetectionConfig?.minScoreThresh !== 'number')
+  const decoderConfig = decoder.tensorsToDetectionConfig;
+  if (typeof decoderConfig?.minScoreThresh !== 'number')
     throw new Error('createFaceDetector: @tensorflow-models/face-detection no longer exposes its score threshold');
-  decoder.tensorsToDetectionConfig = {
-    ...decoder.tensorsToDetectionConfig,
-    minScoreThresh: Math.min(decoder.tensorsToDetectionConfig.minScoreThresh, cfg.minScore),
-  };
+  const nativeMinScore = decoderConfig.minScoreThresh;
   return {
     config: cfg,
-    async estimateFaces(image) {
+    async estimateFaces(image, options = {}) {
+      const minScore = options.minScore ?? cfg.minScore;
       const owned = !(image instanceof tf.Tensor);
       const t = image instanceof tf.Tensor ? image : imageToTensor(image);
       const [h, w] = t.shape;
       try {
+        decoder.tensorsToDetectionConfig = { ...decoderConfig, minScoreThresh: Math.min(nativeMinScore, minScore) };
         const detections = await detector.detectFaces(t, false);
         const faces: Face[] = [];
         for (const d of detections) {
           const r = d.locationData.relativeBoundingBox;
           const score = d.score?.[0] ?? 0;
-          if (!r || score < cfg.minScore) continue;
+          if (!r || score < minScore) continue;
           const box = { x: r.xMin * w, y: r.yMin * h, width: r.width * w, height: r.height * h };
           if (box.width < cfg.minFaceSize) continue;
           const keypoints = (d.locationData.relativeKeypoints ?? []).map((k, i) => ({ name: KEYPOINT_NAMES[i], x: k.x * w, y: k.y * h }));
@@ -181,8 +189,9 @@ export function combineDetectors(detectors: FaceDetector[], maxOverlap = 0.3): F
   const config = { ...detectors[0].config, maxFaces: Math.max(...detectors.map((d) => d.config.maxFaces)) };
   return {
     config,
-    async estimateFaces(image) {
-      return mergeFaces((await Promise.all(detectors.map((d) => d.estimateFaces(image)))).flat(), maxOverlap, config.maxFaces);
+    async estimateFaces(image, options) {
+      const all = await Promise.all(detectors.map((d) => d.estimateFaces(image, options)));
+      return mergeFaces(all.flat(), maxOverlap, config.maxFaces);
     },
     dispose() {
       for (const d of detectors) d.dispose();
@@ -203,53 +212,128 @@ export interface TileOptions {
   wholeImage?: boolean;
   /** Faces overlapping a kept, higher-scoring face by more than this IoU are dropped (default 0.3). */
   maxOverlap?: number;
+  /**
+   * A second look at every candidate (default false). The tiles then only propose faces, down to
+   * `proposalScore` and including faces cut by a tile's edge; each proposal is detected again in
+   * a window `refineWindow` times its size, centred on it, where the face fills about half of the
+   * detector's input, the size BlazeFace finds best. A proposal is kept as that second detection,
+   * which must reach the detector's `minScore`. Costs one more detector run per proposal; on
+   * composed scenes with eight faces it found faces that every tile cut or shrank too far, and
+   * placed boxes better (see BENCHMARKS.md).
+   */
+  refine?: boolean;
+  /** Window side for `refine`, in multiples of the proposal's box (default 2). */
+  refineWindow?: number;
+  /** Lowest score of a proposal for `refine` (default 0.3). */
+  proposalScore?: number;
+}
+
+/** A face from one tile, in image coordinates, and whether a tile's inner edge cut it. */
+interface TileFace {
+  face: Face;
+  cut: boolean;
+}
+
+/** `face` moved by (dx, dy). */
+function shifted(face: Face, dx: number, dy: number): Face {
+  const { x, y, width, height } = face.box;
+  return {
+    ...face,
+    box: { x: x + dx, y: y + dy, width, height },
+    keypoints: face.keypoints.map((k) => ({ ...k, x: k.x + dx, y: k.y + dy })),
+  };
 }
 
 /**
  * Run `detector` on overlapping square tiles of the image as well as on the whole of it, and merge
  * the faces. MediaPipe's detectors shrink the whole image to 128 (or 192) pixels, so faces under
  * about a quarter of the image's height get too small to find; in a tile they are larger. Costs
- * grid² + 1 detector runs per image. Faces cut by a tile's inner edge are left to other tiles.
+ * grid² + 1 detector runs per image, plus one per proposal with `refine`. Faces cut by a tile's
+ * inner edge are left to other tiles (or, with `refine`, proposed for a second look).
  */
 export function tileDetector(detector: FaceDetector, opts: TileOptions = {}): FaceDetector {
   const grid = opts.grid ?? 2;
   const fraction = opts.tileFraction ?? (grid <= 2 ? 0.75 : 1.8 / grid);
   const maxOverlap = opts.maxOverlap ?? 0.3;
+  const refine = opts.refine ?? false;
+  const window = opts.refineWindow ?? 2;
+  const proposalScore = opts.proposalScore ?? 0.3;
   if (!Number.isInteger(grid) || grid < 1) throw new Error(`tileDetector: grid must be a positive integer, not ${grid}`);
   if (!(fraction > 0 && fraction <= 1)) throw new Error(`tileDetector: tileFraction must be in (0, 1], not ${fraction}`);
+  if (!(window >= 1)) throw new Error(`tileDetector: refineWindow must be at least 1, not ${window}`);
+  if (!(proposalScore > 0 && proposalScore < 1)) throw new Error(`tileDetector: proposalScore must be in (0, 1), not ${proposalScore}`);
+
+  /** Every face of every tile and of the whole image, cut ones included, in image coordinates. */
+  async function tileFaces(t: tf.Tensor3D, minScore: number): Promise<TileFace[]> {
+    const [h, w] = t.shape;
+    const side = Math.max(1, Math.round(Math.min(w, h) * fraction));
+    const all: TileFace[] =
+      opts.wholeImage === false ? [] : (await detector.estimateFaces(t, { minScore })).map((face) => ({ face, cut: false }));
+    const offsets = (len: number) => Array.from({ length: grid }, (_, i) => (grid === 1 ? 0 : Math.round(((len - side) * i) / (grid - 1))));
+    for (const y0 of offsets(h)) {
+      for (const x0 of offsets(w)) {
+        const tile = tf.slice(t, [y0, x0, 0], [Math.min(side, h - y0), Math.min(side, w - x0), 3]);
+        try {
+          const [th, tw] = tile.shape;
+          for (const f of await detector.estimateFaces(tile, { minScore })) {
+            const { x, y, width, height } = f.box;
+            // A face touching an edge of the tile that is not the image's edge is cut.
+            const cut =
+              (x < 2 && x0 > 0) || (y < 2 && y0 > 0) || (x + width > tw - 2 && x0 + tw < w) || (y + height > th - 2 && y0 + th < h);
+            all.push({ face: shifted(f, x0, y0), cut });
+          }
+        } finally {
+          tile.dispose();
+        }
+      }
+    }
+    return all;
+  }
+
+  /** The detector's face in a window `window` times the proposal's size around it, if any. */
+  async function secondLook(t: tf.Tensor3D, p: Face, minScore: number): Promise<Face | undefined> {
+    const [h, w] = t.shape;
+    const side = Math.max(1, Math.min(Math.round(Math.max(p.box.width, p.box.height) * window), w, h));
+    const x0 = Math.round(Math.min(Math.max(0, p.box.x + p.box.width / 2 - side / 2), w - side));
+    const y0 = Math.round(Math.min(Math.max(0, p.box.y + p.box.height / 2 - side / 2), h - side));
+    const win = tf.slice(t, [y0, x0, 0], [side, side, 3]);
+    try {
+      let best: Face | undefined;
+      let bestOverlap = 0.2;
+      for (const f of await detector.estimateFaces(win, { minScore })) {
+        const face = shifted(f, x0, y0);
+        const overlap = iou(face.box, p.box);
+        if (overlap > bestOverlap) [best, bestOverlap] = [face, overlap];
+      }
+      return best;
+    } finally {
+      win.dispose();
+    }
+  }
+
   return {
     config: detector.config,
-    async estimateFaces(image) {
+    async estimateFaces(image, options = {}) {
+      const minScore = options.minScore ?? detector.config.minScore;
       const t = image instanceof tf.Tensor ? image : imageToTensor(image);
-      const [h, w] = t.shape;
-      const side = Math.max(1, Math.round(Math.min(w, h) * fraction));
       try {
-        const all: Face[] = opts.wholeImage === false ? [] : await detector.estimateFaces(t);
-        const offsets = (len: number) =>
-          Array.from({ length: grid }, (_, i) => (grid === 1 ? 0 : Math.round(((len - side) * i) / (grid - 1))));
-        for (const y0 of offsets(h)) {
-          for (const x0 of offsets(w)) {
-            const tile = tf.slice(t, [y0, x0, 0], [Math.min(side, h - y0), Math.min(side, w - x0), 3]);
-            try {
-              const [th, tw] = tile.shape;
-              for (const f of await detector.estimateFaces(tile)) {
-                const { x, y, width, height } = f.box;
-                // A face touching an edge of the tile that is not the image's edge is cut: skip it.
-                const cut =
-                  (x < 2 && x0 > 0) || (y < 2 && y0 > 0) || (x + width > tw - 2 && x0 + tw < w) || (y + height > th - 2 && y0 + th < h);
-                if (cut) continue;
-                all.push({
-                  ...f,
-                  box: { x: x + x0, y: y + y0, width, height },
-                  keypoints: f.keypoints.map((k) => ({ ...k, x: k.x + x0, y: k.y + y0 })),
-                });
-              }
-            } finally {
-              tile.dispose();
-            }
-          }
+        if (!refine) {
+          const faces = (await tileFaces(t, minScore)).filter((f) => !f.cut).map((f) => f.face);
+          return mergeFaces(faces, maxOverlap, detector.config.maxFaces);
         }
-        return mergeFaces(all, maxOverlap, detector.config.maxFaces);
+        // Proposals: whole faces rank before cut ones of the same place.
+        const found = await tileFaces(t, Math.min(proposalScore, minScore));
+        const rank = new Map(found.map((f) => [f.face, f.cut ? f.face.score / 2 : f.face.score]));
+        const byRank = [...found].sort((a, b) => rank.get(b.face)! - rank.get(a.face)!);
+        const proposals: TileFace[] = [];
+        for (const f of byRank) if (proposals.every((k) => iou(k.face.box, f.face.box) <= maxOverlap)) proposals.push(f);
+        const faces: Face[] = [];
+        for (const p of proposals.slice(0, 4 * detector.config.maxFaces)) {
+          const again = await secondLook(t, p.face, minScore);
+          if (again) faces.push(again);
+          else if (!p.cut && p.face.score >= minScore) faces.push(p.face);
+        }
+        return mergeFaces(faces, maxOverlap, detector.config.maxFaces);
       } finally {
         if (t !== image) t.dispose();
       }
