@@ -68,6 +68,12 @@ describe('bad input', () => {
     expectOneLineError(unknown, /Unknown option '--frobnicate'/);
     const badArch = await cli(['train', '--data', 'x.csv', '--arch', 'huge']);
     expectOneLineError(badArch, /--arch must be one of micro, small, medium, large/);
+    const badRefine = await cli(['detect', 'x.png', '--refine', 'maybe']);
+    expect(badRefine.code).toBe(2);
+    expectOneLineError(badRefine, /detect: --refine must be one of on, off/);
+    const refineNoTiles = await cli(['detect', 'x.png', '--tiles', '0', '--refine', 'on']);
+    expect(refineNoTiles.code).toBe(2);
+    expectOneLineError(refineNoTiles, /detect: --refine on needs tiles/);
   });
 
   it('a missing data file is named in one line', async () => {

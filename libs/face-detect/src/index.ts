@@ -228,6 +228,22 @@ export interface TileOptions {
   proposalScore?: number;
 }
 
+/**
+ * Cuts of an [h, w, 3] image as tensors, copied row by row from its pixels on the JS side: on the
+ * wasm backend tf.slice of a 288-pixel tile takes about 4 ms, more than a third of a detector run.
+ */
+async function cropper(t: tf.Tensor3D): Promise<(x0: number, y0: number, width: number, height: number) => tf.Tensor3D> {
+  const [, w] = t.shape;
+  const pixels = await t.data<'int32' | 'float32'>();
+  return (x0, y0, width, height) => {
+    const out = pixels instanceof Int32Array ? new Int32Array(width * height * 3) : new Float32Array(width * height * 3);
+    for (let y = 0; y < height; y++) out.set(pixels.subarray(((y0 + y) * w + x0) * 3, ((y0 + y) * w + x0 + width) * 3), y * width * 3);
+    return tf.tensor3d(out, [height, width, 3], t.dtype as 'int32' | 'float32');
+  };
+}
+
+type Crop = Awaited<ReturnType<typeof cropper>>;
+
 /** A face from one tile, in image coordinates, and whether a tile's inner edge cut it. */
 interface TileFace {
   face: Face;
@@ -264,7 +280,7 @@ export function tileDetector(detector: FaceDetector, opts: TileOptions = {}): Fa
   if (!(proposalScore > 0 && proposalScore < 1)) throw new Error(`tileDetector: proposalScore must be in (0, 1), not ${proposalScore}`);
 
   /** Every face of every tile and of the whole image, cut ones included, in image coordinates. */
-  async function tileFaces(t: tf.Tensor3D, minScore: number): Promise<TileFace[]> {
+  async function tileFaces(t: tf.Tensor3D, crop: Crop, minScore: number): Promise<TileFace[]> {
     const [h, w] = t.shape;
     const side = Math.max(1, Math.round(Math.min(w, h) * fraction));
     const all: TileFace[] =
@@ -272,7 +288,7 @@ export function tileDetector(detector: FaceDetector, opts: TileOptions = {}): Fa
     const offsets = (len: number) => Array.from({ length: grid }, (_, i) => (grid === 1 ? 0 : Math.round(((len - side) * i) / (grid - 1))));
     for (const y0 of offsets(h)) {
       for (const x0 of offsets(w)) {
-        const tile = tf.slice(t, [y0, x0, 0], [Math.min(side, h - y0), Math.min(side, w - x0), 3]);
+        const tile = crop(x0, y0, Math.min(side, w - x0), Math.min(side, h - y0));
         try {
           const [th, tw] = tile.shape;
           for (const f of await detector.estimateFaces(tile, { minScore })) {
@@ -291,12 +307,12 @@ export function tileDetector(detector: FaceDetector, opts: TileOptions = {}): Fa
   }
 
   /** The detector's face in a window `window` times the proposal's size around it, if any. */
-  async function secondLook(t: tf.Tensor3D, p: Face, minScore: number): Promise<Face | undefined> {
+  async function secondLook(t: tf.Tensor3D, crop: Crop, p: Face, minScore: number): Promise<Face | undefined> {
     const [h, w] = t.shape;
     const side = Math.max(1, Math.min(Math.round(Math.max(p.box.width, p.box.height) * window), w, h));
     const x0 = Math.round(Math.min(Math.max(0, p.box.x + p.box.width / 2 - side / 2), w - side));
     const y0 = Math.round(Math.min(Math.max(0, p.box.y + p.box.height / 2 - side / 2), h - side));
-    const win = tf.slice(t, [y0, x0, 0], [side, side, 3]);
+    const win = crop(x0, y0, side, side);
     try {
       let best: Face | undefined;
       let bestOverlap = 0.2;
@@ -317,19 +333,20 @@ export function tileDetector(detector: FaceDetector, opts: TileOptions = {}): Fa
       const minScore = options.minScore ?? detector.config.minScore;
       const t = image instanceof tf.Tensor ? image : imageToTensor(image);
       try {
+        const crop = await cropper(t);
         if (!refine) {
-          const faces = (await tileFaces(t, minScore)).filter((f) => !f.cut).map((f) => f.face);
+          const faces = (await tileFaces(t, crop, minScore)).filter((f) => !f.cut).map((f) => f.face);
           return mergeFaces(faces, maxOverlap, detector.config.maxFaces);
         }
         // Proposals: whole faces rank before cut ones of the same place.
-        const found = await tileFaces(t, Math.min(proposalScore, minScore));
+        const found = await tileFaces(t, crop, Math.min(proposalScore, minScore));
         const rank = new Map(found.map((f) => [f.face, f.cut ? f.face.score / 2 : f.face.score]));
         const byRank = [...found].sort((a, b) => rank.get(b.face)! - rank.get(a.face)!);
         const proposals: TileFace[] = [];
         for (const f of byRank) if (proposals.every((k) => iou(k.face.box, f.face.box) <= maxOverlap)) proposals.push(f);
         const faces: Face[] = [];
         for (const p of proposals.slice(0, 4 * detector.config.maxFaces)) {
-          const again = await secondLook(t, p.face, minScore);
+          const again = await secondLook(t, crop, p.face, minScore);
           if (again) faces.push(again);
           else if (!p.cut && p.face.score >= minScore) faces.push(p.face);
         }
