@@ -54,8 +54,11 @@ async function init(config: EngineConfig): Promise<ReadyInfo> {
     pipeline,
     smoothLoop: createFrameLoop(pipeline, { tracker: createTracker() }),
     rawLoop: createFrameLoop(pipeline, { tracker: null }),
-    // Photos are analysed once, so they can afford 2x2 tiles that find small faces (5 detector runs).
-    images: createFrameLoop(createEmotionPipeline(tileDetector(detector, { grid: 2 }), model, { maxFaces: 20 }), { tracker: null }),
+    // Photos are analysed once, so they can afford what `emodetect detect` does for images: 3x3
+    // tiles that find small faces, and a second look at each (10 + 1 per face detector runs).
+    images: createFrameLoop(createEmotionPipeline(tileDetector(detector, { grid: 3, refine: true }), model, { maxFaces: 20 }), {
+      tracker: null,
+    }),
   };
   const loadMs = performance.now() - t0;
   // Warm-up: the first run of each op compiles shaders or allocates; keep it out of the first frame.
