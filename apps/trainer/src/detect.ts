@@ -152,7 +152,7 @@ export async function detectCommand(argv: string[]): Promise<number> {
   const videoTiles = intOption('detect', 'tiles', v.tiles, 0, 0);
   const imageRefine = choiceOption('detect', 'refine', v.refine, ['on', 'off'] as const, 'on') === 'on';
   const videoRefine = choiceOption('detect', 'refine', v.refine, ['on', 'off'] as const, 'off') === 'on';
-  if (v.refine === 'on' && v.tiles === '0') throw new UsageError('detect: --refine on needs tiles (--tiles 1 or more)');
+  if (v.refine === 'on' && imageTiles === 0) throw new UsageError('detect: --refine on needs tiles (--tiles 1 or more)');
   const minScore = v['min-score'] === undefined ? undefined : numberOption('detect', 'min-score', v['min-score'], 0.65, 0.3, 1);
   const fps = v.fps === undefined ? undefined : numberOption('detect', 'fps', v.fps, 0, 0.01, 240);
   const log = stderrLog(Boolean(v.json || v.csv));

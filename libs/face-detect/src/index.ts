@@ -342,11 +342,9 @@ export function tileDetector(detector: FaceDetector, opts: TileOptions = {}): Fa
         // Proposals: whole faces rank before cut ones of the same place.
         const found = await tileFaces(t, crop, Math.min(proposalScore, minScore));
         const rank = (f: TileFace) => (f.cut ? f.face.score / 2 : f.face.score);
-        const proposals: TileFace[] = [];
-        for (const f of found.sort((a, b) => rank(b) - rank(a)))
-          if (proposals.every((k) => iou(k.face.box, f.face.box) <= maxOverlap)) proposals.push(f);
+        const proposals = suppress(found, (f) => f.face.box, rank, maxOverlap, 4 * detector.config.maxFaces);
         const faces: Face[] = [];
-        for (const p of proposals.slice(0, 4 * detector.config.maxFaces)) {
+        for (const p of proposals) {
           const again = await secondLook(t, crop, p.face, minScore);
           if (again) faces.push(again);
           else if (!p.cut && p.face.score >= minScore) faces.push(p.face);
@@ -365,9 +363,21 @@ export function tileDetector(detector: FaceDetector, opts: TileOptions = {}): Fa
  * more than `maxOverlap` (IoU); at most `maxFaces`.
  */
 export function mergeFaces(faces: readonly Face[], maxOverlap: number, maxFaces: number): Face[] {
-  const kept: Face[] = [];
-  for (const f of [...faces].sort((a, b) => b.score - a.score)) if (kept.every((k) => iou(k.box, f.box) <= maxOverlap)) kept.push(f);
-  return kept.slice(0, maxFaces);
+  return suppress(
+    faces,
+    (f) => f.box,
+    (f) => f.score,
+    maxOverlap,
+    maxFaces,
+  );
+}
+
+/** {@link mergeFaces} for any item with a box and a rank: by descending rank, each kept unless it overlaps a kept one. */
+function suppress<T>(items: readonly T[], box: (item: T) => FaceBox, rank: (item: T) => number, maxOverlap: number, max: number): T[] {
+  const kept: T[] = [];
+  for (const item of [...items].sort((a, b) => rank(b) - rank(a)))
+    if (kept.every((k) => iou(box(k), box(item)) <= maxOverlap)) kept.push(item);
+  return kept.slice(0, max);
 }
 
 /** Intersection over union of two boxes. */
