@@ -7,6 +7,7 @@ import { DEFAULT_AUGMENT, NO_AUGMENT } from '@emodetect/augment';
 import { confusionMatrixSvg, reportMarkdown } from '@emodetect/metrics';
 import { ARCHITECTURE_NAMES, createModel, saveModelFolder, loadModelFolder } from '@emodetect/model/node';
 import { fileSha256 } from '@emodetect/preprocess/node';
+import { createNativeEngine, defaultNativeThreads, nativeSpec, nativeStatus } from '@emodetect/native';
 import {
   DEFAULT_TRAIN_CONFIG,
   defaultWorkers,
@@ -58,7 +59,12 @@ Options:
   --ferplus <csv>        relabel FER2013 with FER+ votes (fer2013new.csv)
   --ferplus-mode M       majority | soft (default: majority)
   --skip-bad             skip unreadable rows/images (each is reported) instead of stopping
-  --backend B            ${BACKEND_NAMES.join(' | ')} (default: auto)`;
+  --backend B            native | ${BACKEND_NAMES.join(' | ')} (default: auto = native when it is built
+                         and runs the architecture, else the best tfjs backend). native runs the whole
+                         step in C++ on oneDNN (Linux x64; needs libdnnl-dev, see README)
+  --threads N            native backend: CPU threads (default: ${defaultNativeThreads()}, or $EMODETECT_NATIVE_THREADS)`;
+export const TRAIN_BACKENDS = ['native', ...BACKEND_NAMES] as const;
+type TrainBackend = (typeof TRAIN_BACKENDS)[number];
 
 export async function trainCommand(argv: string[]): Promise<number> {
   const { values: v } = parseCommand('train', argv, {
@@ -84,11 +90,13 @@ export async function trainCommand(argv: string[]): Promise<number> {
     'ferplus-mode': { type: 'string' },
     'skip-bad': { type: 'boolean' },
     backend: { type: 'string' },
+    threads: { type: 'string' },
   });
   const cmd = 'train';
   if (!v.data) throw new UsageError('train: --data <csv|csv.gz|folder> is required (see emodetect train --help)');
   const arch = choiceOption(cmd, 'arch', v.arch, ARCHITECTURE_NAMES, 'small');
-  const backend = choiceOption<BackendName>(cmd, 'backend', v.backend, BACKEND_NAMES, 'auto');
+  const requested = choiceOption<TrainBackend>(cmd, 'backend', v.backend, TRAIN_BACKENDS, 'auto');
+  const threads = v.threads === undefined ? defaultNativeThreads() : intOption(cmd, 'threads', v.threads, 1);
   const runDir = v.out ?? path.join('runs', arch);
   const log = stderrLog();
 
@@ -121,15 +129,21 @@ export async function trainCommand(argv: string[]): Promise<number> {
     throw new UsageError(`train: ${runDir} already holds a run; add --resume to continue it or choose another --out`);
   }
 
+  // The native backend runs the steps; tfjs (wasm here) still holds the model, saves it and is the
+  // fallback. `auto` takes native when the library loads and runs this architecture.
+  const useNative = await chooseNative(requested, arch, log);
+  const backend: BackendName = requested === 'native' ? 'auto' : requested;
   const info = await initNodeBackend({ backend });
-  if (config.workers === 0) config.workers = ['wasm', 'cpu'].includes(info.name) ? defaultWorkers() : 1;
-  log.info(describeBackend(info));
-  for (const s of info.skipped) log.info(`  (skipped ${s.backend}: ${s.reason})`);
+  if (useNative) config.workers = 1;
+  else if (config.workers === 0) config.workers = ['wasm', 'cpu'].includes(info.name) ? defaultWorkers() : 1;
+  if (!useNative) log.info(describeBackend(info));
+  for (const s of info.skipped) if (!useNative) log.info(`  (skipped ${s.backend}: ${s.reason})`);
 
   if (v.resume) {
     resume = await readCheckpoint(runDir);
     // The run's own configuration wins, except for the number of epochs, which may be extended.
     config = { ...resume.config, epochs: v.epochs ? config.epochs : resume.config.epochs };
+    if (useNative) config.workers = 1;
     log.info(
       `resuming ${runDir} after epoch ${resume.state.epoch} (best val acc ${(100 * resume.state.bestValAccuracy).toFixed(1)}% at epoch ${resume.state.bestEpoch})`,
     );
@@ -145,8 +159,13 @@ export async function trainCommand(argv: string[]): Promise<number> {
     resume?.model ??
     (v.init ? await initialModel(v.init, arch, ds.classNames) : undefined) ??
     createModel({ arch, tta, seed: config.seed, labels: ds.classNames });
+  const engine = useNative
+    ? createNativeEngine(model, { batchSize: config.batchSize, threads, optimizerWeights: resume?.optimizerWeights })
+    : undefined;
+  if (engine) log.info(`backend: ${engine.description}; tfjs ${info.name} saves and loads the model`);
+  const runner = engine ? engine.description : `${config.workers} worker${config.workers > 1 ? 's' : ''}`;
   log.info(
-    `model: ${model.metadata.arch}, ${model.metadata.parameters.toLocaleString('en-US')} parameters; ${config.epochs} epochs, batch ${config.batchSize}, lr ${config.learningRate}, seed ${config.seed}, ${config.workers} worker${config.workers > 1 ? 's' : ''}`,
+    `model: ${model.metadata.arch}, ${model.metadata.parameters.toLocaleString('en-US')} parameters; ${config.epochs} epochs, batch ${config.batchSize}, lr ${config.learningRate}, seed ${config.seed}, ${runner}`,
   );
 
   // A resumed run keeps the command that started it (recorded in its checkpoint's metadata).
@@ -159,6 +178,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     config,
     runDir,
     resume,
+    engine,
     beforeSave: (m, state) => {
       m.metadata.training = {
         command,
@@ -168,8 +188,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
         trainImages: train.length,
         epochs: state.epoch,
         batchSize: config.batchSize,
-        backend: info.name,
-        hardware: `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'unknown CPU'} (${config.workers} worker${config.workers > 1 ? 's' : ''})`,
+        backend: engine ? 'native' : info.name,
+        hardware: `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'unknown CPU'} (${runner})`,
         wallSeconds: Math.round((performance.now() - t0) / 1000),
         finishedAt: new Date().toISOString(),
       };
@@ -195,6 +215,27 @@ export async function trainCommand(argv: string[]): Promise<number> {
     `${result.stoppedEarly ? 'early stop' : 'done'}: best val accuracy ${(100 * report.accuracy).toFixed(2)}% (macro F1 ${(100 * report.macroF1).toFixed(1)}%) at epoch ${result.state.bestEpoch}; model in ${paths.best}`,
   );
   return 0;
+}
+
+/**
+ * Whether to train natively: always for `native` (or a usage error saying why it cannot), for
+ * `auto` when the library is built and runs the architecture (else one line says why not).
+ */
+async function chooseNative(requested: TrainBackend, arch: string, log: ReturnType<typeof stderrLog>): Promise<boolean> {
+  if (requested !== 'native' && requested !== 'auto') return false;
+  const status = nativeStatus();
+  let reason = status.reason;
+  if (status.available) {
+    try {
+      nativeSpec(createModel({ arch }).model);
+    } catch (e) {
+      reason = (e as Error).message;
+    }
+  }
+  if (!reason) return true;
+  if (requested === 'native') throw new UsageError(`train: --backend native: ${reason}`);
+  log.info(`native backend not used: ${reason}`);
+  return false;
 }
 
 /** The model named by --init, checked against the run's architecture and the dataset's classes. */

@@ -10,56 +10,12 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from './rng.ts';
 
 export { Rng } from './rng.ts';
+export { geometricTransform } from './geometry.ts';
+export { augmentImagesInto, warpBilinear } from './arrays.ts';
+import { geometricTransform } from './geometry.ts';
 
-export interface AugmentConfig {
-  /** Max rotation in degrees (uniform in ±). */
-  rotation: number;
-  /** Probability of a horizontal flip. */
-  flip: number;
-  /** Zoom factor range: scale uniform in [1 - zoom, 1 + zoom] (>1 zooms in). */
-  zoom: number;
-  /** Max shift as a fraction of width/height (uniform in ±). */
-  shift: number;
-  /** Max brightness offset, added in 0..1 pixel units (uniform in ±). */
-  brightness: number;
-  /** Contrast factor range: uniform in [1 - contrast, 1 + contrast], about the image mean. */
-  contrast: number;
-  /** Probability of erasing one random rectangle (2%-25% of the area) with noise. */
-  erase: number;
-}
-
-/** Defaults that suit 48x48 FER faces. */
-export const DEFAULT_AUGMENT: AugmentConfig = {
-  rotation: 10,
-  flip: 0.5,
-  zoom: 0.1,
-  shift: 0.1,
-  brightness: 0.1,
-  contrast: 0.2,
-  erase: 0.25,
-};
-
-/** No augmentation at all. */
-export const NO_AUGMENT: AugmentConfig = { rotation: 0, flip: 0, zoom: 0, shift: 0, brightness: 0, contrast: 0, erase: 0 };
-
-/** The projective transform (tf.image.transform's 8 numbers) mapping output to input pixels. */
-export function geometricTransform(
-  width: number,
-  height: number,
-  p: { angleRad: number; scale: number; dx: number; dy: number; flip: boolean },
-): number[] {
-  const cx = (width - 1) / 2;
-  const cy = (height - 1) / 2;
-  const cos = Math.cos(p.angleRad) / p.scale;
-  const sin = Math.sin(p.angleRad) / p.scale;
-  const f = p.flip ? -1 : 1;
-  // input = A (out - c) + c - shift, A = R(θ)/s · diag(f, 1)
-  const a00 = cos * f;
-  const a01 = -sin;
-  const a10 = sin * f;
-  const a11 = cos;
-  return [a00, a01, cx - p.dx - a00 * cx - a01 * cy, a10, a11, cy - p.dy - a10 * cx - a11 * cy, 0, 0];
-}
+export { DEFAULT_AUGMENT, NO_AUGMENT, type AugmentConfig } from './config.ts';
+import type { AugmentConfig } from './config.ts';
 
 /**
  * Augment a batch of images [n, h, w, c] with values in 0..1. Returns a new tensor (the input is

@@ -89,6 +89,17 @@ const ARCHS: Architecture[] = [
     'four conv blocks (32-64-128-256), ~390k parameters: the CPU reference net',
   ),
   vggStyle(
+    'base',
+    [
+      { filters: 32, convs: 1 },
+      { filters: 64, convs: 2 },
+      { filters: 128, convs: 2 },
+      { filters: 256, convs: 2 },
+    ],
+    { dropout: 0.4 },
+    'VGG-style 32-64x2-128x2-256x2, ~1.16M parameters: the native-trained default (3x the FLOPs of small)',
+  ),
+  vggStyle(
     'medium',
     [
       { filters: 64, convs: 2 },

@@ -16,6 +16,19 @@ export * from './quantize.ts';
 export interface EmotionModel {
   model: tf.LayersModel;
   metadata: ModelMetadata;
+  /**
+   * Another executor of the same weights (e.g. the native one from `@emodetect/native`), used by
+   * {@link predictProbabilities} instead of tfjs when set. It applies the metadata's normalisation
+   * and TTA itself.
+   */
+  runtime?: InferenceRuntime;
+}
+
+/** Runs a model's inference outside tfjs: class probabilities [n, classes] for 0..1 faces. */
+export interface InferenceRuntime {
+  /** One line for logs, e.g. "native (oneDNN 2.6.3, 2 threads)". */
+  readonly description: string;
+  predict(faces: Float32Array, n: number, opts?: PredictOptions): Promise<Float32Array>;
 }
 
 export interface CreateModelOptions {
@@ -93,6 +106,7 @@ export async function predictProbabilities(
   n: number,
   { batchSize = 256, onProgress }: PredictOptions = {},
 ): Promise<Float32Array> {
+  if (m.runtime) return m.runtime.predict(faces, n, { batchSize, onProgress });
   const { height, width, channels } = m.metadata.input;
   const per = height * width * channels;
   const k = m.metadata.labels.length;

@@ -2,9 +2,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { DEFAULT_AUGMENT, Rng, type AugmentConfig } from '@emodetect/augment';
 import { accuracy } from '@emodetect/metrics';
-import { argmaxRows, predictProbabilities, type EmotionModel } from '@emodetect/model';
+import { argmaxRows, predictProbabilities, type EmotionModel, type InferenceRuntime } from '@emodetect/model';
 import { classCounts, toUnitFloat, type ImageDataset } from '@emodetect/preprocess';
-import { computeShard, evenRanges, type ShardRequest, type ShardWorker } from './shard.ts';
+import { computeShard, evenRanges, type ShardRequest, type ShardResult, type ShardWorker } from './shard.ts';
 
 /** A named tensor, as optimizers' getWeights/setWeights use (tfjs does not export the type). */
 export interface NamedTensor {
@@ -87,8 +87,12 @@ export interface BatchProgress {
 
 export interface TrainHooks {
   onBatch?(p: BatchProgress): void;
-  /** Called after each epoch; `improved` when validation accuracy is the best so far. Persist here. */
-  onEpochEnd?(record: EpochRecord, state: TrainState, improved: boolean, optimizer: tf.Optimizer): Promise<void>;
+  /**
+   * Called after each epoch, with the model's variables up to date; `improved` when validation
+   * accuracy is the best so far. Persist here: `optimizerWeights()` returns the optimizer's state
+   * in tfjs Adam's named format, as fresh tensors that the caller disposes.
+   */
+  onEpochEnd?(record: EpochRecord, state: TrainState, improved: boolean, optimizerWeights: () => Promise<NamedTensor[]>): Promise<void>;
   /** Polled between batches; return true to stop early and cleanly (e.g. on SIGINT). */
   shouldStop?(): boolean;
 }
@@ -97,6 +101,25 @@ export interface TrainData {
   data: ImageDataset;
   train: number[];
   val: number[];
+}
+
+/**
+ * Runs the optimisation steps somewhere other than tfjs (the native backend): the loop, the data,
+ * the schedule, validation and checkpoints stay the same. The engine holds its own copy of the
+ * weights and of Adam's state, loaded when it was made.
+ */
+export interface StepEngine {
+  /** One line for logs, e.g. "native (oneDNN 2.6.3, 2 threads)". */
+  readonly description: string;
+  /** One Adam step on a whole batch (raw 0..1 pixels: the engine augments them as `req` says). */
+  step(req: ShardRequest, learningRate: number): Promise<Omit<ShardResult, 'grads'>>;
+  /** Write the engine's weights and batch-norm statistics into the tfjs model. */
+  syncToModel(): void;
+  /** Adam's state in tfjs' named format (`iter`, `<variable>/m`, `<variable>/v`), as fresh tensors. */
+  optimizerWeights(): NamedTensor[];
+  /** Inference on the engine's current weights (validation runs through it while training). */
+  runtime: InferenceRuntime;
+  dispose(): void;
 }
 
 export interface TrainResult {
@@ -134,6 +157,23 @@ function targets(ds: ImageDataset, idx: ArrayLike<number>, smoothing: number): F
   return y;
 }
 
+/** The request for one shard of a batch: pixels, targets, loss weights and its two seeds. */
+function shardRequest(ds: ImageDataset, part: Int32Array, cfg: TrainConfig, classWeight: number[], rng: Rng): ShardRequest {
+  const per = ds.width * ds.height;
+  return {
+    n: part.length,
+    height: ds.height,
+    width: ds.width,
+    classes: ds.classNames.length,
+    pixels: gatherImages(ds, part, new Float32Array(part.length * per)),
+    targets: targets(ds, part, cfg.labelSmoothing),
+    sampleWeights: Float32Array.from(part, (j) => classWeight[ds.labels[j]]),
+    augment: cfg.augment,
+    augmentSeed: rng.int(2 ** 31),
+    randomSeed: rng.int(2 ** 31),
+  };
+}
+
 /**
  * One optimisation step on the images `idx`, split into 1 + workers.length shards computed in
  * parallel (shard 0 on this thread). Gradients are summed over shards and divided by the total
@@ -150,24 +190,8 @@ async function parallelStep(
   rng: Rng,
   workers: ShardWorker[],
 ): Promise<{ lossValue: number; hitValue: number }> {
-  const k = ds.classNames.length;
-  const per = ds.width * ds.height;
   const ranges = evenRanges(idx.length, workers.length + 1);
-  const requests: ShardRequest[] = ranges.map(([a, b]) => {
-    const part = idx.subarray(a, b);
-    return {
-      n: part.length,
-      height: ds.height,
-      width: ds.width,
-      classes: k,
-      pixels: gatherImages(ds, part, new Float32Array(part.length * per)),
-      targets: targets(ds, part, cfg.labelSmoothing),
-      sampleWeights: Float32Array.from(part, (j) => classWeight[ds.labels[j]]),
-      augment: cfg.augment,
-      augmentSeed: rng.int(2 ** 31),
-      randomSeed: rng.int(2 ** 31),
-    };
-  });
+  const requests = ranges.map(([a, b]) => shardRequest(ds, idx.subarray(a, b), cfg, classWeight, rng));
   // Each worker gets its own copy of the weights: posting transfers (and detaches) the buffers.
   const weightsFor = () => m.model.getWeights().map((t) => t.dataSync().slice() as Float32Array);
   const remote = requests.slice(1).map((r, i) => workers[i].run(r, weightsFor()));
@@ -207,8 +231,9 @@ export async function validate(
 
 /**
  * Train `m.model` in place with Adam on categorical cross-entropy. Resumes from `resume` (state and
- * optimizer weights of a checkpoint) when given. Returns the final state; persistence is up to the
- * hooks.
+ * optimizer weights of a checkpoint) when given. Steps run in tfjs (split across `workers`), or in
+ * `engine` when one is given (which then holds the optimizer state: make it from the same
+ * checkpoint). Returns the final state; persistence is up to the hooks.
  */
 export async function trainModel(
   m: EmotionModel,
@@ -217,6 +242,7 @@ export async function trainModel(
   hooks: TrainHooks = {},
   resume?: { state: TrainState; optimizerWeights?: NamedTensor[] },
   workers: ShardWorker[] = [],
+  engine?: StepEngine,
 ): Promise<TrainResult> {
   const { data: ds } = d;
   if (d.train.length === 0) throw new Error('no training images');
@@ -227,8 +253,16 @@ export async function trainModel(
     : { epoch: 0, rngState: new Rng(cfg.seed).getState(), bestValAccuracy: -1, bestEpoch: 0, history: [] };
   const rng = new Rng(0);
   rng.setState(state.rngState);
-  const optimizer = tf.train.adam(learningRateAt(cfg, state.epoch));
-  if (resume?.optimizerWeights) await optimizer.setWeights(resume.optimizerWeights);
+  const optimizer = engine ? null : tf.train.adam(learningRateAt(cfg, state.epoch));
+  if (optimizer && resume?.optimizerWeights) await optimizer.setWeights(resume.optimizerWeights);
+  let learningRate = learningRateAt(cfg, state.epoch);
+  const optimizerWeights = async (): Promise<NamedTensor[]> => {
+    if (engine) return engine.optimizerWeights();
+    // Copies: the optimizer keeps its own variables ('iter' is a fresh scalar already).
+    return (await optimizer!.getWeights()).map((w) => ({ name: w.name, tensor: w.name === 'iter' ? w.tensor : w.tensor.clone() }));
+  };
+  const tfjsRuntime = m.runtime;
+  if (engine) m.runtime = engine.runtime;
 
   const counts = classCounts(ds, d.train);
   const classWeight = counts.map((c) => (cfg.classWeights === 'balanced' && c > 0 ? d.train.length / (k * c) : 1));
@@ -237,72 +271,89 @@ export async function trainModel(
   let stoppedEarly = false;
   let interrupted = false;
 
-  await (async () => {
-    for (let epoch = state.epoch; epoch < cfg.epochs; epoch++) {
-      // Each epoch's order depends only on the rng state, so a resumed run sees the same batches.
-      order.set(d.train);
-      rng.shuffle(order);
-      const t0 = performance.now();
-      let lossSum = 0;
-      let correct = 0;
-      let seen = 0;
-      for (let b = 0; b < batches; b++) {
-        if (hooks.shouldStop?.()) {
-          interrupted = true;
+  try {
+    await (async () => {
+      for (let epoch = state.epoch; epoch < cfg.epochs; epoch++) {
+        // Each epoch's order depends only on the rng state, so a resumed run sees the same batches.
+        order.set(d.train);
+        rng.shuffle(order);
+        const t0 = performance.now();
+        let lossSum = 0;
+        let correct = 0;
+        let seen = 0;
+        for (let b = 0; b < batches; b++) {
+          if (hooks.shouldStop?.()) {
+            interrupted = true;
+            return;
+          }
+          learningRate = learningRateAt(cfg, epoch + b / batches);
+          const idx = order.subarray(b * cfg.batchSize, Math.min(order.length, (b + 1) * cfg.batchSize));
+          const n = idx.length;
+          let lossValue: number;
+          let hitValue: number;
+          if (engine) {
+            const r = await engine.step(shardRequest(ds, idx, cfg, classWeight, rng), learningRate);
+            lossValue = r.lossSum / r.weightSum;
+            hitValue = r.hits;
+          } else {
+            (optimizer as unknown as Schedulable).learningRate = learningRate;
+            ({ lossValue, hitValue } = await parallelStep(m, optimizer!, ds, idx, cfg, classWeight, rng, workers));
+          }
+          if (!Number.isFinite(lossValue))
+            throw new Error(`training diverged (loss ${lossValue}) at epoch ${epoch + 1}, batch ${b + 1}; try a lower --lr`);
+          lossSum += lossValue * n;
+          correct += hitValue;
+          seen += n;
+          const secs = (performance.now() - t0) / 1000;
+          const ips = seen / secs;
+          const remaining = (batches - b - 1) * cfg.batchSize + (cfg.epochs - epoch - 1) * order.length;
+          hooks.onBatch?.({
+            epoch: epoch + 1,
+            epochs: cfg.epochs,
+            batch: b + 1,
+            batches,
+            loss: lossSum / seen,
+            accuracy: correct / seen,
+            imagesPerSecond: ips,
+            etaSeconds: remaining / ips,
+          });
+        }
+        const trainSeconds = (performance.now() - t0) / 1000;
+        engine?.syncToModel();
+        const v = await validate(m, ds, d.val);
+        const record: EpochRecord = {
+          epoch: epoch + 1,
+          trainLoss: lossSum / seen,
+          trainAccuracy: correct / seen,
+          valAccuracy: v.accuracy,
+          valLoss: v.loss,
+          learningRate,
+          seconds: (performance.now() - t0) / 1000,
+          imagesPerSecond: seen / trainSeconds,
+        };
+        const improved = v.accuracy > state.bestValAccuracy;
+        if (improved) {
+          state.bestValAccuracy = v.accuracy;
+          state.bestEpoch = epoch + 1;
+        }
+        state.epoch = epoch + 1;
+        state.rngState = rng.getState();
+        state.history.push(record);
+        await hooks.onEpochEnd?.(record, state, improved, optimizerWeights);
+        // Whatever the hook drew from Math.random, continue exactly as a resumed run would.
+        rng.setState(state.rngState);
+        if (cfg.patience > 0 && state.epoch - state.bestEpoch >= cfg.patience) {
+          stoppedEarly = true;
           return;
         }
-        (optimizer as unknown as Schedulable).learningRate = learningRateAt(cfg, epoch + b / batches);
-        const idx = order.subarray(b * cfg.batchSize, Math.min(order.length, (b + 1) * cfg.batchSize));
-        const n = idx.length;
-        const { lossValue, hitValue } = await parallelStep(m, optimizer, ds, idx, cfg, classWeight, rng, workers);
-        if (!Number.isFinite(lossValue))
-          throw new Error(`training diverged (loss ${lossValue}) at epoch ${epoch + 1}, batch ${b + 1}; try a lower --lr`);
-        lossSum += lossValue * n;
-        correct += hitValue;
-        seen += n;
-        const secs = (performance.now() - t0) / 1000;
-        const ips = seen / secs;
-        const remaining = (batches - b - 1) * cfg.batchSize + (cfg.epochs - epoch - 1) * order.length;
-        hooks.onBatch?.({
-          epoch: epoch + 1,
-          epochs: cfg.epochs,
-          batch: b + 1,
-          batches,
-          loss: lossSum / seen,
-          accuracy: correct / seen,
-          imagesPerSecond: ips,
-          etaSeconds: remaining / ips,
-        });
       }
-      const trainSeconds = (performance.now() - t0) / 1000;
-      const v = await validate(m, ds, d.val);
-      const record: EpochRecord = {
-        epoch: epoch + 1,
-        trainLoss: lossSum / seen,
-        trainAccuracy: correct / seen,
-        valAccuracy: v.accuracy,
-        valLoss: v.loss,
-        learningRate: (optimizer as unknown as Schedulable).learningRate,
-        seconds: (performance.now() - t0) / 1000,
-        imagesPerSecond: seen / trainSeconds,
-      };
-      const improved = v.accuracy > state.bestValAccuracy;
-      if (improved) {
-        state.bestValAccuracy = v.accuracy;
-        state.bestEpoch = epoch + 1;
-      }
-      state.epoch = epoch + 1;
-      state.rngState = rng.getState();
-      state.history.push(record);
-      await hooks.onEpochEnd?.(record, state, improved, optimizer);
-      // Whatever the hook drew from Math.random, continue exactly as a resumed run would.
-      rng.setState(state.rngState);
-      if (cfg.patience > 0 && state.epoch - state.bestEpoch >= cfg.patience) {
-        stoppedEarly = true;
-        return;
-      }
+    })();
+  } finally {
+    optimizer?.dispose();
+    if (engine) {
+      engine.syncToModel();
+      m.runtime = tfjsRuntime;
     }
-  })();
-  optimizer.dispose();
+  }
   return { state, stoppedEarly, interrupted };
 }

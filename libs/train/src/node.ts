@@ -18,6 +18,7 @@ import {
   type TrainData,
   type TrainResult,
   type TrainState,
+  type StepEngine,
 } from './loop.ts';
 
 import type { ShardRequest, ShardResult, ShardWorker } from './shard.ts';
@@ -123,6 +124,11 @@ export interface RunOptions {
   /** Progress sink; default {@link consoleProgress}. */
   progress?: ProgressSink;
   /**
+   * Runs the steps instead of tfjs (e.g. `createNativeEngine` from @emodetect/native, made from the
+   * same model and, when resuming, the same checkpoint's optimizer state). Disposed at the end.
+   */
+  engine?: StepEngine;
+  /**
    * Called after every epoch, before its checkpoint (and the best model, when it improved) is
    * saved: e.g. to fill metadata, which a resumed run then finds in its checkpoint.
    */
@@ -144,7 +150,7 @@ export async function runTraining(o: RunOptions): Promise<TrainResult> {
   const p = runPaths(o.runDir);
   await fs.mkdir(o.runDir, { recursive: true });
   const sink = o.progress ?? consoleProgress();
-  const workers = o.config.workers > 1 ? await startShardWorkers(o.model, o.config.workers - 1, tf.getBackend()) : [];
+  const workers = !o.engine && o.config.workers > 1 ? await startShardWorkers(o.model, o.config.workers - 1, tf.getBackend()) : [];
   let stop = false;
   const onSigint = () => {
     if (stop) process.exit(130);
@@ -160,11 +166,10 @@ export async function runTraining(o: RunOptions): Promise<TrainResult> {
       {
         shouldStop: () => stop,
         onBatch: (b) => sink.batch(b),
-        onEpochEnd: async (record, state, improved, optimizer) => {
-          const weights = await optimizer.getWeights();
+        onEpochEnd: async (record, state, improved, optimizerWeights) => {
+          const weights = await optimizerWeights();
           const encoded = await tf.io.encodeWeights(weights);
-          // getWeights() makes a fresh scalar for the step count; the rest are the optimizer's own.
-          tf.dispose(weights.filter((w) => w.name === 'iter').map((w) => w.tensor));
+          tf.dispose(weights.map((w) => w.tensor));
           const trainState = JSON.stringify({ state, config: o.config, optimizerSpecs: encoded.specs });
           const optimizerBin = new Uint8Array(encoded.data as ArrayBuffer);
           o.beforeSave?.(o.model, state);
@@ -177,8 +182,10 @@ export async function runTraining(o: RunOptions): Promise<TrainResult> {
       },
       o.resume ? { state: o.resume.state, optimizerWeights: o.resume.optimizerWeights } : undefined,
       workers,
+      o.engine,
     );
   } finally {
+    o.engine?.dispose();
     process.off('SIGINT', onSigint);
     await Promise.all(workers.map((w) => w.dispose()));
   }

@@ -1,0 +1,31 @@
+/** What augmentation does, and its defaults. */
+export interface AugmentConfig {
+  /** Max rotation in degrees (uniform in ±). */
+  rotation: number;
+  /** Probability of a horizontal flip. */
+  flip: number;
+  /** Zoom factor range: scale uniform in [1 - zoom, 1 + zoom] (>1 zooms in). */
+  zoom: number;
+  /** Max shift as a fraction of width/height (uniform in ±). */
+  shift: number;
+  /** Max brightness offset, added in 0..1 pixel units (uniform in ±). */
+  brightness: number;
+  /** Contrast factor range: uniform in [1 - contrast, 1 + contrast], about the image mean. */
+  contrast: number;
+  /** Probability of erasing one random rectangle (2%-25% of the area) with noise. */
+  erase: number;
+}
+
+/** Defaults that suit 48x48 FER faces. */
+export const DEFAULT_AUGMENT: AugmentConfig = {
+  rotation: 10,
+  flip: 0.5,
+  zoom: 0.1,
+  shift: 0.1,
+  brightness: 0.1,
+  contrast: 0.2,
+  erase: 0.25,
+};
+
+/** No augmentation at all. */
+export const NO_AUGMENT: AugmentConfig = { rotation: 0, flip: 0, zoom: 0, shift: 0, brightness: 0, contrast: 0, erase: 0 };

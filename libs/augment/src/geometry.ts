@@ -1,0 +1,19 @@
+/** Geometry shared by the tensor and the plain-array augmenters. */
+/** The projective transform (tf.image.transform's 8 numbers) mapping output to input pixels. */
+export function geometricTransform(
+  width: number,
+  height: number,
+  p: { angleRad: number; scale: number; dx: number; dy: number; flip: boolean },
+): number[] {
+  const cx = (width - 1) / 2;
+  const cy = (height - 1) / 2;
+  const cos = Math.cos(p.angleRad) / p.scale;
+  const sin = Math.sin(p.angleRad) / p.scale;
+  const f = p.flip ? -1 : 1;
+  // input = A (out - c) + c - shift, A = R(θ)/s · diag(f, 1)
+  const a00 = cos * f;
+  const a01 = -sin;
+  const a10 = sin * f;
+  const a11 = cos;
+  return [a00, a01, cx - p.dx - a00 * cx - a01 * cy, a10, a11, cy - p.dy - a10 * cx - a11 * cy, 0, 0];
+}

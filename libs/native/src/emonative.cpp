@@ -1,0 +1,737 @@
+// emonative: the whole training step of a registry net on the CPU, in C++ on oneDNN 2.6 (Debian's
+// libdnnl-dev). Convolutions run on oneDNN; batch-norm, ReLU, pooling, dropout, global average
+// pooling, dense layers (oneDNN's sgemm), softmax cross-entropy and Adam are plain loops over NHWC
+// buffers. Every buffer is allocated once per batch size and reused: no allocation per step.
+//
+// The net comes from a text spec built by the TypeScript side from the tfjs layers config, one
+// layer per line:
+//   conv <filters> <kernel> <stride> <same|valid> <bias 0|1>
+//   bn <momentum> <epsilon>
+//   relu
+//   maxpool <size> <stride>          (valid padding)
+//   dropout <rate>
+//   gap
+//   dense <units>
+//   softmax                          (last layer only)
+// Parameters are held in tfjs' layouts and order (conv kernel HWIO, dense kernel [in, out]; a
+// batch-norm layer has gamma, beta, moving mean, moving variance), so weights cross unchanged.
+// The C ABI is called from Node through koffi (see ../src/binding.ts).
+
+#include <dnnl.hpp>
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+using namespace dnnl;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+namespace {
+
+// 64-byte aligned float buffer, zero-filled and touched once at allocation.
+struct Buf {
+  float* p = nullptr;
+  size_t n = 0;
+  Buf() = default;
+  explicit Buf(size_t count) { alloc(count); }
+  void alloc(size_t count) {
+    free(p);
+    n = count;
+    size_t bytes = ((std::max<size_t>(count, 1) * sizeof(float) + 63) / 64) * 64;
+    p = static_cast<float*>(aligned_alloc(64, bytes));
+    if (!p) throw std::runtime_error("out of memory");
+    memset(p, 0, bytes);
+  }
+  ~Buf() { free(p); }
+  Buf(const Buf&) = delete;
+  Buf& operator=(const Buf&) = delete;
+  Buf(Buf&& o) noexcept : p(o.p), n(o.n) { o.p = nullptr, o.n = 0; }
+  Buf& operator=(Buf&& o) noexcept {
+    std::swap(p, o.p);
+    std::swap(n, o.n);
+    return *this;
+  }
+};
+
+enum class Op { Conv, BN, Relu, MaxPool, Dropout, Gap, Dense, Softmax };
+
+struct Param {
+  std::string role;
+  Buf w, g, m, v;
+  bool trainable = true;
+};
+
+struct ConvPlan {
+  std::unique_ptr<convolution_forward> fwd;
+  std::unique_ptr<convolution_backward_data> bwd_data;
+  std::unique_ptr<convolution_backward_weights> bwd_w;
+  memory src, dst, diff_dst, diff_src;
+  memory w_user, w_fwd, w_bwd, dw_user, dw_prim;
+  bool reorder_fwd = false, reorder_bwd = false, reorder_dw = false;
+};
+
+struct Layer {
+  Op op;
+  int H, W, C;     // input
+  int OH, OW, OC;  // output
+  int k = 0, stride = 1, pad_t = 0, pad_l = 0, pad_b = 0, pad_r = 0;
+  bool bias = false;
+  float momentum = 0.99f, eps = 1e-3f, rate = 0.f;
+  std::vector<int> params;  // indices into Net::params, tfjs order
+  Buf out, dout;            // output activations and their gradient (batch_max rows)
+  Buf mean, invstd;         // batch-norm batch statistics
+  std::vector<int32_t> argmax;  // max-pool: input index of each output's maximum
+  Buf mask;                 // dropout: 0 or 1/keep per element
+  std::map<int, ConvPlan> plans;  // convolution primitives per batch size
+  size_t in_size() const { return size_t(H) * W * C; }
+  size_t out_size() const { return size_t(OH) * OW * OC; }
+};
+
+struct Net {
+  engine eng{engine::kind::cpu, 0};
+  stream strm{eng};
+  int H, W, C, batch_max, classes = 0;
+  int threads = 1;
+  double step = 0;  // Adam steps taken
+  float beta1 = 0.9f, beta2 = 0.999f, adam_eps = 1e-7f;
+  std::vector<Layer> layers;
+  std::vector<std::unique_ptr<Param>> params;
+  Buf input;
+  Buf probs;
+  std::string error;
+};
+
+const float* in_of(Net& net, size_t li) { return li == 0 ? net.input.p : net.layers[li - 1].out.p; }
+
+int add_param(Net& net, const std::string& role, size_t n, bool trainable) {
+  auto p = std::make_unique<Param>();
+  p->role = role;
+  p->w.alloc(n);
+  p->trainable = trainable;
+  if (trainable) {
+    p->g.alloc(n);
+    p->m.alloc(n);
+    p->v.alloc(n);
+  }
+  net.params.push_back(std::move(p));
+  return int(net.params.size() - 1);
+}
+
+void build(Net& net, const std::string& spec) {
+  std::istringstream lines(spec);
+  std::string line;
+  int H = net.H, W = net.W, C = net.C;
+  while (std::getline(lines, line)) {
+    std::istringstream ls(line);
+    std::string kind;
+    if (!(ls >> kind)) continue;
+    if (!net.layers.empty() && net.layers.back().op == Op::Softmax) throw std::runtime_error("softmax must be the last layer");
+    Layer L{};
+    L.H = H, L.W = W, L.C = C, L.OH = H, L.OW = W, L.OC = C;
+    if (kind == "conv") {
+      std::string pad;
+      int bias = 0;
+      L.op = Op::Conv;
+      if (!(ls >> L.OC >> L.k >> L.stride >> pad >> bias)) throw std::runtime_error("bad conv line: " + line);
+      if (pad == "same") {
+        L.OH = (H + L.stride - 1) / L.stride;
+        L.OW = (W + L.stride - 1) / L.stride;
+        int th = std::max((L.OH - 1) * L.stride + L.k - H, 0), tw = std::max((L.OW - 1) * L.stride + L.k - W, 0);
+        L.pad_t = th / 2, L.pad_b = th - th / 2, L.pad_l = tw / 2, L.pad_r = tw - tw / 2;
+      } else if (pad == "valid") {
+        L.OH = (H - L.k) / L.stride + 1;
+        L.OW = (W - L.k) / L.stride + 1;
+      } else {
+        throw std::runtime_error("bad conv padding: " + pad);
+      }
+      L.bias = bias != 0;
+      L.params.push_back(add_param(net, "kernel", size_t(L.k) * L.k * C * L.OC, true));
+      if (L.bias) L.params.push_back(add_param(net, "bias", L.OC, true));
+    } else if (kind == "bn") {
+      L.op = Op::BN;
+      if (!(ls >> L.momentum >> L.eps)) throw std::runtime_error("bad bn line: " + line);
+      L.params.push_back(add_param(net, "gamma", C, true));
+      L.params.push_back(add_param(net, "beta", C, true));
+      L.params.push_back(add_param(net, "moving_mean", C, false));
+      L.params.push_back(add_param(net, "moving_variance", C, false));
+      L.mean.alloc(C);
+      L.invstd.alloc(C);
+    } else if (kind == "relu") {
+      L.op = Op::Relu;
+    } else if (kind == "maxpool") {
+      L.op = Op::MaxPool;
+      if (!(ls >> L.k >> L.stride)) throw std::runtime_error("bad maxpool line: " + line);
+      L.OH = (H - L.k) / L.stride + 1;
+      L.OW = (W - L.k) / L.stride + 1;
+    } else if (kind == "dropout") {
+      L.op = Op::Dropout;
+      if (!(ls >> L.rate) || L.rate < 0 || L.rate >= 1) throw std::runtime_error("bad dropout line: " + line);
+    } else if (kind == "gap") {
+      L.op = Op::Gap;
+      L.OH = L.OW = 1;
+    } else if (kind == "dense") {
+      L.op = Op::Dense;
+      if (H != 1 || W != 1) throw std::runtime_error("dense needs a flat input (use gap first)");
+      if (!(ls >> L.OC)) throw std::runtime_error("bad dense line: " + line);
+      L.params.push_back(add_param(net, "kernel", size_t(C) * L.OC, true));
+      L.params.push_back(add_param(net, "bias", L.OC, true));
+    } else if (kind == "softmax") {
+      L.op = Op::Softmax;
+      if (H != 1 || W != 1) throw std::runtime_error("softmax needs a flat input");
+      net.classes = C;
+    } else {
+      throw std::runtime_error("unknown layer kind: " + kind);
+    }
+    if (L.OH < 1 || L.OW < 1 || L.OC < 1) throw std::runtime_error("layer output is empty: " + line);
+    H = L.OH, W = L.OW, C = L.OC;
+    net.layers.push_back(std::move(L));
+  }
+  if (net.layers.empty() || net.layers.back().op != Op::Softmax) throw std::runtime_error("the net must end in softmax");
+  net.input.alloc(size_t(net.batch_max) * net.H * net.W * net.C);
+  for (auto& L : net.layers) {
+    size_t n = size_t(net.batch_max) * L.out_size();
+    L.out.alloc(n);
+    L.dout.alloc(n);
+    if (L.op == Op::MaxPool) L.argmax.assign(n, 0);
+    if (L.op == Op::Dropout) L.mask.alloc(n);
+  }
+  net.probs.alloc(size_t(net.batch_max) * net.classes);
+}
+
+ConvPlan& conv_plan(Net& net, size_t li, int n) {
+  Layer& L = net.layers[li];
+  auto it = L.plans.find(n);
+  if (it != L.plans.end()) return it->second;
+  ConvPlan& P = L.plans[n];
+  memory::dims strides{L.stride, L.stride}, pl{L.pad_t, L.pad_l}, pr{L.pad_b, L.pad_r};
+  memory::desc src_md({n, L.C, L.H, L.W}, dt::f32, tag::nhwc);
+  memory::desc dst_md({n, L.OC, L.OH, L.OW}, dt::f32, tag::nhwc);
+  memory::desc w_user_md({L.OC, L.C, L.k, L.k}, dt::f32, tag::hwio);
+  memory::desc w_any({L.OC, L.C, L.k, L.k}, dt::f32, tag::any);
+  auto fd = convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, src_md, w_any, dst_md, strides, pl, pr);
+  auto fpd = convolution_forward::primitive_desc(fd, net.eng);
+  P.fwd = std::make_unique<convolution_forward>(fpd);
+  Param& kp = *net.params[L.params[0]];
+  P.src = memory(src_md, net.eng, const_cast<float*>(in_of(net, li)));
+  P.dst = memory(dst_md, net.eng, L.out.p);
+  P.diff_dst = memory(dst_md, net.eng, L.dout.p);
+  P.w_user = memory(w_user_md, net.eng, kp.w.p);
+  P.dw_user = memory(w_user_md, net.eng, kp.g.p);
+  P.reorder_fwd = fpd.weights_desc() != w_user_md;
+  P.w_fwd = P.reorder_fwd ? memory(fpd.weights_desc(), net.eng) : P.w_user;
+  if (li > 0) {
+    auto bd = convolution_backward_data::desc(algorithm::convolution_direct, src_md, w_any, dst_md, strides, pl, pr);
+    auto bpd = convolution_backward_data::primitive_desc(bd, net.eng, fpd);
+    P.bwd_data = std::make_unique<convolution_backward_data>(bpd);
+    P.diff_src = memory(src_md, net.eng, net.layers[li - 1].dout.p);
+    P.reorder_bwd = bpd.weights_desc() != w_user_md;
+    P.w_bwd = !P.reorder_bwd ? P.w_user : bpd.weights_desc() == fpd.weights_desc() ? P.w_fwd : memory(bpd.weights_desc(), net.eng);
+  }
+  auto wd = convolution_backward_weights::desc(algorithm::convolution_direct, src_md, w_any, dst_md, strides, pl, pr);
+  auto wpd = convolution_backward_weights::primitive_desc(wd, net.eng, fpd);
+  P.bwd_w = std::make_unique<convolution_backward_weights>(wpd);
+  P.reorder_dw = wpd.diff_weights_desc() != w_user_md;
+  P.dw_prim = P.reorder_dw ? memory(wpd.diff_weights_desc(), net.eng) : P.dw_user;
+  return P;
+}
+
+// Per-channel sums over rows of an [M, C] matrix, in double, split across threads.
+void channel_sums(const float* x, size_t M, int C, const float* sub, double* out) {
+  int T = omp_get_max_threads();
+  std::vector<double> part(size_t(T) * C, 0.0);
+#pragma omp parallel
+  {
+    double* acc = part.data() + size_t(omp_get_thread_num()) * C;
+    std::vector<float> row(C, 0.f);
+#pragma omp for schedule(static)
+    for (size_t blk = 0; blk < (M + 63) / 64; blk++) {
+      std::fill(row.begin(), row.end(), 0.f);
+      size_t end = std::min(M, (blk + 1) * 64);
+      for (size_t i = blk * 64; i < end; i++) {
+        const float* xi = x + i * C;
+        if (sub) {
+          for (int c = 0; c < C; c++) {
+            float d = xi[c] - sub[c];
+            row[c] += d * d;
+          }
+        } else {
+          for (int c = 0; c < C; c++) row[c] += xi[c];
+        }
+      }
+      for (int c = 0; c < C; c++) acc[c] += row[c];
+    }
+  }
+  for (int c = 0; c < C; c++) {
+    double s = 0;
+    for (int t = 0; t < T; t++) s += part[size_t(t) * C + c];
+    out[c] = s;
+  }
+}
+
+// Optional per-layer timing (EMO_PROFILE=1): forward and backward milliseconds per layer.
+bool g_profile = getenv("EMO_PROFILE") != nullptr;
+std::vector<double> g_fwd_ms(64), g_bwd_ms(64);
+inline double now_ms() { return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+inline uint64_t mix64(uint64_t z) {
+  z += 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+void forward(Net& net, int n, bool training, uint64_t seed) {
+  for (size_t li = 0; li < net.layers.size(); li++) {
+    double t0 = g_profile ? now_ms() : 0;
+    struct Tick { bool on; double t0; size_t li; ~Tick() { if (on && li < 64) g_fwd_ms[li] += now_ms() - t0; } } tick{g_profile, t0, li};
+    Layer& L = net.layers[li];
+    const float* x = in_of(net, li);
+    float* y = L.out.p;
+    size_t rows = size_t(n) * L.H * L.W;  // NHWC rows of C
+    switch (L.op) {
+      case Op::Conv: {
+        ConvPlan& P = conv_plan(net, li, n);
+        if (P.reorder_fwd) reorder(P.w_user, P.w_fwd).execute(net.strm, P.w_user, P.w_fwd);
+        P.fwd->execute(net.strm, {{DNNL_ARG_SRC, P.src}, {DNNL_ARG_WEIGHTS, P.w_fwd}, {DNNL_ARG_DST, P.dst}});
+        net.strm.wait();
+        if (L.bias) {
+          const float* b = net.params[L.params[1]]->w.p;
+          size_t orows = size_t(n) * L.OH * L.OW;
+#pragma omp parallel for schedule(static)
+          for (size_t i = 0; i < orows; i++)
+            for (int c = 0; c < L.OC; c++) y[i * L.OC + c] += b[c];
+        }
+        break;
+      }
+      case Op::BN: {
+        const int C = L.C;
+        const float* gamma = net.params[L.params[0]]->w.p;
+        const float* beta = net.params[L.params[1]]->w.p;
+        float* mm = net.params[L.params[2]]->w.p;
+        float* mv = net.params[L.params[3]]->w.p;
+        std::vector<float> scale(C), shift(C);
+        if (training) {
+          std::vector<double> s(C), q(C);
+          channel_sums(x, rows, C, nullptr, s.data());
+          for (int c = 0; c < C; c++) L.mean.p[c] = float(s[c] / rows);
+          channel_sums(x, rows, C, L.mean.p, q.data());
+          for (int c = 0; c < C; c++) {
+            float var = float(q[c] / rows);
+            L.invstd.p[c] = 1.f / std::sqrt(var + L.eps);
+            mm[c] = mm[c] - (mm[c] - L.mean.p[c]) * (1.f - L.momentum);
+            mv[c] = mv[c] - (mv[c] - var) * (1.f - L.momentum);
+            scale[c] = gamma[c] * L.invstd.p[c];
+            shift[c] = beta[c] - L.mean.p[c] * scale[c];
+          }
+        } else {
+          for (int c = 0; c < C; c++) {
+            scale[c] = gamma[c] / std::sqrt(mv[c] + L.eps);
+            shift[c] = beta[c] - mm[c] * scale[c];
+          }
+        }
+        const float* sc = scale.data();
+        const float* sh = shift.data();
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < rows; i++)
+          for (int c = 0; c < C; c++) y[i * C + c] = x[i * C + c] * sc[c] + sh[c];
+        break;
+      }
+      case Op::Relu: {
+        size_t total = rows * L.C;
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < total; i++) y[i] = x[i] > 0.f ? x[i] : 0.f;
+        break;
+      }
+      case Op::MaxPool: {
+        // Vectorised over channels: each window position is compared as a whole row of C values.
+        // argmax keeps the input index of the first maximum (tfjs' choice on ties).
+        const int C = L.C;
+#pragma omp parallel for collapse(2) schedule(static)
+        for (int b = 0; b < n; b++)
+          for (int oh = 0; oh < L.OH; oh++) {
+            std::vector<float> best(C);
+            std::vector<int32_t> bi(C);
+            for (int ow = 0; ow < L.OW; ow++) {
+              size_t o = ((size_t(b) * L.OH + oh) * L.OW + ow) * C;
+              for (int kh = 0; kh < L.k; kh++)
+                for (int kw = 0; kw < L.k; kw++) {
+                  const int32_t base = int32_t(((size_t(b) * L.H + oh * L.stride + kh) * L.W + ow * L.stride + kw) * C);
+                  const float* xr = x + base;
+                  if (kh == 0 && kw == 0) {
+                    for (int c = 0; c < C; c++) best[c] = xr[c], bi[c] = base + c;
+                  } else {
+                    for (int c = 0; c < C; c++) {
+                      bool gt = xr[c] > best[c];
+                      best[c] = gt ? xr[c] : best[c];
+                      bi[c] = gt ? base + c : bi[c];
+                    }
+                  }
+                }
+              memcpy(y + o, best.data(), C * sizeof(float));
+              memcpy(L.argmax.data() + o, bi.data(), C * sizeof(int32_t));
+            }
+          }
+        break;
+      }
+      case Op::Dropout: {
+        size_t total = rows * L.C;
+        if (!training || L.rate == 0.f) {
+          memcpy(y, x, total * sizeof(float));
+          break;
+        }
+        const float keep = 1.f - L.rate, inv = 1.f / keep;
+        const uint64_t s = mix64(seed ^ (0x51ed2701ULL * (li + 1)));
+        float* mask = L.mask.p;
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < total; i++) {
+          float u = float(mix64(s + i) >> 40) * (1.f / 16777216.f);
+          mask[i] = u < keep ? inv : 0.f;
+          y[i] = x[i] * mask[i];
+        }
+        break;
+      }
+      case Op::Gap: {
+        const int C = L.C;
+        const size_t hw = size_t(L.H) * L.W;
+#pragma omp parallel for schedule(static)
+        for (int b = 0; b < n; b++) {
+          std::vector<double> acc(C, 0.0);
+          for (size_t p = 0; p < hw; p++)
+            for (int c = 0; c < C; c++) acc[c] += x[(size_t(b) * hw + p) * C + c];
+          for (int c = 0; c < C; c++) y[size_t(b) * C + c] = float(acc[c] / hw);
+        }
+        break;
+      }
+      case Op::Dense: {
+        const float* Wt = net.params[L.params[0]]->w.p;
+        const float* b = net.params[L.params[1]]->w.p;
+        for (int i = 0; i < n; i++) memcpy(y + size_t(i) * L.OC, b, L.OC * sizeof(float));
+        dnnl::sgemm('N', 'N', n, L.OC, L.C, 1.f, x, L.C, Wt, L.OC, 1.f, y, L.OC);
+        break;
+      }
+      case Op::Softmax: {
+        const int K = L.C;
+        for (int i = 0; i < n; i++) {
+          const float* z = x + size_t(i) * K;
+          float* p = y + size_t(i) * K;
+          float mx = z[0];
+          for (int k = 1; k < K; k++) mx = std::max(mx, z[k]);
+          double sum = 0;
+          for (int k = 0; k < K; k++) sum += (p[k] = std::exp(z[k] - mx));
+          for (int k = 0; k < K; k++) p[k] = float(p[k] / sum);
+        }
+        break;
+      }
+    }
+  }
+}
+
+// Backward pass from the softmax's input gradient (already in the layer before softmax's dout).
+void backward(Net& net, int n) {
+  for (size_t li = net.layers.size() - 1; li-- > 0;) {
+    struct Tick { bool on; double t0; size_t li; ~Tick() { if (on && li < 64) g_bwd_ms[li] += now_ms() - t0; } } tick{g_profile, g_profile ? now_ms() : 0, li};
+    Layer& L = net.layers[li];
+    const float* x = in_of(net, li);
+    const float* y = L.out.p;
+    const float* dy = L.dout.p;
+    float* dx = li > 0 ? net.layers[li - 1].dout.p : nullptr;
+    size_t rows = size_t(n) * L.H * L.W;
+    switch (L.op) {
+      case Op::Conv: {
+        ConvPlan& P = conv_plan(net, li, n);
+        if (L.bias) {
+          std::vector<double> s(L.OC);
+          channel_sums(dy, size_t(n) * L.OH * L.OW, L.OC, nullptr, s.data());
+          float* db = net.params[L.params[1]]->g.p;
+          for (int c = 0; c < L.OC; c++) db[c] = float(s[c]);
+        }
+        P.bwd_w->execute(net.strm, {{DNNL_ARG_SRC, P.src}, {DNNL_ARG_DIFF_DST, P.diff_dst}, {DNNL_ARG_DIFF_WEIGHTS, P.dw_prim}});
+        if (P.reorder_dw) reorder(P.dw_prim, P.dw_user).execute(net.strm, P.dw_prim, P.dw_user);
+        if (dx) {
+          if (P.reorder_bwd && P.w_bwd.get_data_handle() != P.w_fwd.get_data_handle())
+            reorder(P.w_user, P.w_bwd).execute(net.strm, P.w_user, P.w_bwd);
+          P.bwd_data->execute(net.strm, {{DNNL_ARG_DIFF_DST, P.diff_dst}, {DNNL_ARG_WEIGHTS, P.w_bwd}, {DNNL_ARG_DIFF_SRC, P.diff_src}});
+        }
+        net.strm.wait();
+        break;
+      }
+      case Op::BN: {
+        const int C = L.C;
+        const float* gamma = net.params[L.params[0]]->w.p;
+        float* dgamma = net.params[L.params[0]]->g.p;
+        float* dbeta = net.params[L.params[1]]->g.p;
+        std::vector<double> sdy(C), sdyx(C);
+        channel_sums(dy, rows, C, nullptr, sdy.data());
+        // Σ dy·xhat = invstd · Σ dy·(x - mean)
+        {
+          int T = omp_get_max_threads();
+          std::vector<double> part(size_t(T) * C, 0.0);
+          const float* mean = L.mean.p;
+#pragma omp parallel
+          {
+            double* acc = part.data() + size_t(omp_get_thread_num()) * C;
+            std::vector<float> row(C);
+#pragma omp for schedule(static)
+            for (size_t blk = 0; blk < (rows + 63) / 64; blk++) {
+              std::fill(row.begin(), row.end(), 0.f);
+              size_t end = std::min(rows, (blk + 1) * 64);
+              for (size_t i = blk * 64; i < end; i++)
+                for (int c = 0; c < C; c++) row[c] += dy[i * C + c] * (x[i * C + c] - mean[c]);
+              for (int c = 0; c < C; c++) acc[c] += row[c];
+            }
+          }
+          for (int c = 0; c < C; c++) {
+            double s = 0;
+            for (int t = 0; t < T; t++) s += part[size_t(t) * C + c];
+            sdyx[c] = s;
+          }
+        }
+        std::vector<float> a(C), bcoef(C), cc(C);
+        for (int c = 0; c < C; c++) {
+          float is = L.invstd.p[c];
+          dbeta[c] = float(sdy[c]);
+          dgamma[c] = float(sdyx[c] * is);
+          // dx = gamma·is·(dy - Σdy/M - xhat·Σ(dy·xhat)/M), xhat = (x - mean)·is
+          a[c] = gamma[c] * is;
+          bcoef[c] = float(sdy[c] / rows);
+          cc[c] = float(sdyx[c] * is * is / rows);
+        }
+        if (dx) {
+          const float *pa = a.data(), *pb = bcoef.data(), *pc = cc.data(), *mean = L.mean.p;
+#pragma omp parallel for schedule(static)
+          for (size_t i = 0; i < rows; i++)
+            for (int c = 0; c < C; c++)
+              dx[i * C + c] = pa[c] * (dy[i * C + c] - pb[c] - (x[i * C + c] - mean[c]) * pc[c]);
+        }
+        break;
+      }
+      case Op::Relu: {
+        if (!dx) break;
+        size_t total = rows * L.C;
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < total; i++) dx[i] = y[i] > 0.f ? dy[i] : 0.f;
+        break;
+      }
+      case Op::MaxPool: {
+        if (!dx) break;
+        size_t in_total = rows * L.C, out_total = size_t(n) * L.out_size();
+        memset(dx, 0, in_total * sizeof(float));
+        if (L.k <= L.stride) {
+#pragma omp parallel for schedule(static)
+          for (size_t o = 0; o < out_total; o++) dx[L.argmax[o]] = dy[o];
+        } else {
+          for (size_t o = 0; o < out_total; o++) dx[L.argmax[o]] += dy[o];
+        }
+        break;
+      }
+      case Op::Dropout: {
+        if (!dx) break;
+        size_t total = rows * L.C;
+        if (L.rate == 0.f) {
+          memcpy(dx, dy, total * sizeof(float));
+          break;
+        }
+        const float* mask = L.mask.p;
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < total; i++) dx[i] = dy[i] * mask[i];
+        break;
+      }
+      case Op::Gap: {
+        if (!dx) break;
+        const int C = L.C;
+        const size_t hw = size_t(L.H) * L.W;
+        const float inv = 1.f / float(hw);
+#pragma omp parallel for schedule(static)
+        for (int b = 0; b < n; b++)
+          for (size_t p = 0; p < hw; p++)
+            for (int c = 0; c < C; c++) dx[(size_t(b) * hw + p) * C + c] = dy[size_t(b) * C + c] * inv;
+        break;
+      }
+      case Op::Dense: {
+        const float* Wt = net.params[L.params[0]]->w.p;
+        float* dW = net.params[L.params[0]]->g.p;
+        float* db = net.params[L.params[1]]->g.p;
+        dnnl::sgemm('T', 'N', L.C, L.OC, n, 1.f, x, L.C, dy, L.OC, 0.f, dW, L.OC);
+        for (int c = 0; c < L.OC; c++) {
+          double s = 0;
+          for (int i = 0; i < n; i++) s += dy[size_t(i) * L.OC + c];
+          db[c] = float(s);
+        }
+        if (dx) dnnl::sgemm('N', 'T', n, L.C, L.OC, 1.f, dy, L.OC, Wt, L.OC, 0.f, dx, L.C);
+        break;
+      }
+      case Op::Softmax:
+        break;
+    }
+  }
+}
+
+void adam(Net& net, float lr) {
+  net.step += 1;
+  const double c1 = 1.0 - std::pow(double(net.beta1), net.step);
+  const double c2 = 1.0 - std::pow(double(net.beta2), net.step);
+  const float b1 = net.beta1, b2 = net.beta2, eps = net.adam_eps;
+  const float ic1 = float(1.0 / c1), ic2 = float(1.0 / c2);
+  for (auto& pp : net.params) {
+    Param& p = *pp;
+    if (!p.trainable) continue;
+    float *w = p.w.p, *g = p.g.p, *m = p.m.p, *v = p.v.p;
+    size_t N = p.w.n;
+#pragma omp parallel for schedule(static) if (N > 65536)
+    for (size_t i = 0; i < N; i++) {
+      m[i] = b1 * m[i] + (1.f - b1) * g[i];
+      v[i] = b2 * v[i] + (1.f - b2) * g[i] * g[i];
+      w[i] -= lr * (m[i] * ic1) / (std::sqrt(v[i] * ic2) + eps);
+    }
+  }
+}
+
+int fail(Net* net, char* err, int errlen, const std::string& msg) {
+  if (net) net->error = msg;
+  if (err && errlen > 0) snprintf(err, size_t(errlen), "%s", msg.c_str());
+  return -1;
+}
+
+int check_batch(Net* net, int n, char* err, int errlen) {
+  if (n < 1 || n > net->batch_max)
+    return fail(net, err, errlen, "batch of " + std::to_string(n) + " is outside 1.." + std::to_string(net->batch_max));
+  return 0;
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* emo_version() {
+  static std::string v;
+  const dnnl_version_t* d = dnnl_version();
+  v = "oneDNN " + std::to_string(d->major) + "." + std::to_string(d->minor) + "." + std::to_string(d->patch) + (d->cpu_runtime == DNNL_RUNTIME_OMP ? " (OpenMP)" : "");
+  return v.c_str();
+}
+
+void* emo_create(const char* spec, int H, int W, int C, int batch_max, int threads, char* err, int errlen) {
+  try {
+    auto net = std::make_unique<Net>();
+    net->H = H, net->W = W, net->C = C, net->batch_max = batch_max;
+    net->threads = std::max(1, threads);
+    if (H < 1 || W < 1 || C < 1 || batch_max < 1) throw std::runtime_error("bad input shape or batch size");
+    omp_set_num_threads(net->threads);
+    build(*net, spec);
+    return net.release();
+  } catch (const std::exception& e) {
+    fail(nullptr, err, errlen, e.what());
+    return nullptr;
+  }
+}
+
+void emo_destroy(void* h) {
+  Net* net = static_cast<Net*>(h);
+  if (g_profile) {
+    static const char* names[] = {"conv", "bn", "relu", "maxpool", "dropout", "gap", "dense", "softmax"};
+    for (size_t li = 0; li < net->layers.size() && li < 64; li++)
+      fprintf(stderr, "layer %2zu %-8s fwd %8.1f ms  bwd %8.1f ms\n", li, names[int(net->layers[li].op)], g_fwd_ms[li], g_bwd_ms[li]);
+  }
+  delete net;
+}
+
+int emo_classes(void* h) { return static_cast<Net*>(h)->classes; }
+int emo_param_count(void* h) { return int(static_cast<Net*>(h)->params.size()); }
+int emo_param_size(void* h, int i) { return int(static_cast<Net*>(h)->params.at(i)->w.n); }
+int emo_param_trainable(void* h, int i) { return static_cast<Net*>(h)->params.at(i)->trainable ? 1 : 0; }
+void emo_set_threads(void* h, int t) { static_cast<Net*>(h)->threads = std::max(1, t); }
+
+// which: 0 value, 1 gradient, 2 Adam first moment, 3 Adam second moment.
+static Buf* param_buf(Net* net, int i, int which) {
+  Param& p = *net->params.at(i);
+  if (which != 0 && !p.trainable) return nullptr;
+  return which == 0 ? &p.w : which == 1 ? &p.g : which == 2 ? &p.m : &p.v;
+}
+int emo_get_param(void* h, int i, int which, float* dst) {
+  Buf* b = param_buf(static_cast<Net*>(h), i, which);
+  if (!b) return -1;
+  memcpy(dst, b->p, b->n * sizeof(float));
+  return 0;
+}
+int emo_set_param(void* h, int i, int which, const float* src) {
+  Buf* b = param_buf(static_cast<Net*>(h), i, which);
+  if (!b) return -1;
+  memcpy(b->p, src, b->n * sizeof(float));
+  return 0;
+}
+double emo_get_step(void* h) { return static_cast<Net*>(h)->step; }
+void emo_set_step(void* h, double t) { static_cast<Net*>(h)->step = t; }
+void emo_set_adam(void* h, float beta1, float beta2, float eps) {
+  Net* net = static_cast<Net*>(h);
+  net->beta1 = beta1, net->beta2 = beta2, net->adam_eps = eps;
+}
+
+// One training step on n images (NHWC, already augmented), n x classes targets and n sample
+// weights. Gradients are those of Σ w·CE / Σ w; `apply` 0 leaves the weights (for tests).
+// out[0] = Σ w·CE, out[1] = Σ w, out[2] = top-1 hits against the target's arg-max.
+int emo_train_step(void* h, int n, const float* x, const float* targets, const float* sw, float lr, double seed, int apply,
+                   float* out, char* err, int errlen) {
+  Net* net = static_cast<Net*>(h);
+  try {
+    if (check_batch(net, n, err, errlen)) return -1;
+    omp_set_num_threads(net->threads);
+    memcpy(net->input.p, x, size_t(n) * net->H * net->W * net->C * sizeof(float));
+    forward(*net, n, true, uint64_t(seed));
+    const int K = net->classes;
+    const float* p = net->layers.back().out.p;
+    float* dz = net->layers[net->layers.size() - 2].dout.p;
+    double wsum = 0, loss = 0;
+    int hits = 0;
+    for (int i = 0; i < n; i++) wsum += sw[i];
+    const float inv = wsum > 0 ? float(1.0 / wsum) : 0.f;
+    for (int i = 0; i < n; i++) {
+      const float* pi = p + size_t(i) * K;
+      const float* ti = targets + size_t(i) * K;
+      double ce = 0, tsum = 0;
+      int pa = 0, ta = 0;
+      for (int k = 0; k < K; k++) {
+        ce -= ti[k] * std::log(std::max(pi[k], 1e-7f));
+        tsum += ti[k];
+        if (pi[k] > pi[pa]) pa = k;
+        if (ti[k] > ti[ta]) ta = k;
+      }
+      loss += sw[i] * ce;
+      hits += pa == ta;
+      for (int k = 0; k < K; k++) dz[size_t(i) * K + k] = sw[i] * inv * (float(tsum) * pi[k] - ti[k]);
+    }
+    backward(*net, n);
+    if (apply) adam(*net, lr);
+    out[0] = float(loss), out[1] = float(wsum), out[2] = float(hits);
+    return 0;
+  } catch (const std::exception& e) {
+    return fail(net, err, errlen, e.what());
+  }
+}
+
+// Inference: class probabilities of n images (batch-norm on moving statistics, no dropout).
+int emo_forward(void* h, int n, const float* x, float* probs, char* err, int errlen) {
+  Net* net = static_cast<Net*>(h);
+  try {
+    if (check_batch(net, n, err, errlen)) return -1;
+    omp_set_num_threads(net->threads);
+    memcpy(net->input.p, x, size_t(n) * net->H * net->W * net->C * sizeof(float));
+    forward(*net, n, false, 0);
+    memcpy(probs, net->layers.back().out.p, size_t(n) * net->classes * sizeof(float));
+    return 0;
+  } catch (const std::exception& e) {
+    return fail(net, err, errlen, e.what());
+  }
+}
+
+}  // extern "C"

@@ -1,0 +1,538 @@
+/**
+ * @emodetect/native: the whole training step (and inference) of a registry net in C++ on oneDNN,
+ * for Node on Linux x64. Optional: it needs Debian's `libdnnl-dev` and `g++` at install time
+ * (`npm ci` builds `build/libemonative.so`); where the library is missing, {@link nativeStatus}
+ * says why in one line and callers keep the wasm path.
+ *
+ * One model definition, two executors: the net is read from the tfjs model's own layers
+ * ({@link nativeSpec}), weights are copied from and back into its variables in tfjs' layouts, and
+ * the optimizer state uses tfjs Adam's names, so a checkpoint moves between backends.
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { augmentImagesInto, Rng } from '@emodetect/augment';
+import type { EmotionModel, InferenceRuntime } from '@emodetect/model';
+import type { NamedTensor, StepEngine } from '@emodetect/train';
+
+type LayerVariable = tf.layers.Layer['weights'][number];
+
+/** Where the native library stands on this machine. */
+export interface NativeStatus {
+  available: boolean;
+  /** Path of the shared library that was (or would be) loaded. */
+  library: string;
+  /** e.g. "oneDNN 2.6.3 (OpenMP)" when available. */
+  version?: string;
+  /** One line on why it is not available. */
+  reason?: string;
+}
+
+/** Thrown when a model has a layer the native executor does not implement (the message names it). */
+export class NativeUnsupportedError extends Error {
+  override name = 'NativeUnsupportedError';
+}
+
+interface KoffiFn {
+  (...args: unknown[]): unknown;
+  async(...args: unknown[]): void;
+}
+interface Lib {
+  version: KoffiFn;
+  create: KoffiFn;
+  destroy: KoffiFn;
+  classes: KoffiFn;
+  paramCount: KoffiFn;
+  paramSize: KoffiFn;
+  paramTrainable: KoffiFn;
+  setThreads: KoffiFn;
+  getParam: KoffiFn;
+  setParam: KoffiFn;
+  getStep: KoffiFn;
+  setStep: KoffiFn;
+  setAdam: KoffiFn;
+  trainStep: KoffiFn;
+  forward: KoffiFn;
+}
+
+const DEFAULT_LIBRARY = fileURLToPath(new URL('../build/libemonative.so', import.meta.url));
+let loaded: { lib: Lib | null; status: NativeStatus } | null = null;
+
+function load(): { lib: Lib | null; status: NativeStatus } {
+  if (loaded) return loaded;
+  const library = process.env.EMODETECT_NATIVE_LIB || DEFAULT_LIBRARY;
+  const fail = (reason: string) => (loaded = { lib: null, status: { available: false, library, reason } });
+  if (process.platform !== 'linux' || process.arch !== 'x64') return fail(`native training needs linux-x64 (this is ${process.platform}-${process.arch})`);
+  if (!existsSync(library))
+    return fail(`${library} is not built (apt-get install libdnnl-dev g++, then npm run build -w @emodetect/native)`);
+  // OpenMP reads its settings once, when the library loads. Passive waiting keeps idle threads
+  // from spinning on a core that other work needs (measured in BENCHMARKS.md).
+  process.env.OMP_WAIT_POLICY ??= 'passive';
+  try {
+    const require = createRequire(import.meta.url);
+    const koffi = require('koffi') as {
+      load(path: string): { func(proto: string): KoffiFn };
+    };
+    const l = koffi.load(library);
+    const lib: Lib = {
+      version: l.func('const char *emo_version()'),
+      create: l.func('void *emo_create(const char *spec, int H, int W, int C, int batch, int threads, char *err, int errlen)'),
+      destroy: l.func('void emo_destroy(void *h)'),
+      classes: l.func('int emo_classes(void *h)'),
+      paramCount: l.func('int emo_param_count(void *h)'),
+      paramSize: l.func('int emo_param_size(void *h, int i)'),
+      paramTrainable: l.func('int emo_param_trainable(void *h, int i)'),
+      setThreads: l.func('void emo_set_threads(void *h, int t)'),
+      getParam: l.func('int emo_get_param(void *h, int i, int which, float *dst)'),
+      setParam: l.func('int emo_set_param(void *h, int i, int which, const float *src)'),
+      getStep: l.func('double emo_get_step(void *h)'),
+      setStep: l.func('void emo_set_step(void *h, double t)'),
+      setAdam: l.func('void emo_set_adam(void *h, float b1, float b2, float eps)'),
+      trainStep: l.func(
+        'int emo_train_step(void *h, int n, const float *x, const float *t, const float *sw, float lr, double seed, int apply, float *out, char *err, int errlen)',
+      ),
+      forward: l.func('int emo_forward(void *h, int n, const float *x, float *probs, char *err, int errlen)'),
+    };
+    return (loaded = { lib, status: { available: true, library, version: lib.version() as string } });
+  } catch (e) {
+    return fail(`${library} could not be loaded: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
+/** Whether the native library is built and loads here, and if not, why (one line). */
+export function nativeStatus(): NativeStatus {
+  return load().status;
+}
+
+/**
+ * Threads for the native step: both cores by default, `EMODETECT_NATIVE_THREADS` to override.
+ * (OpenMP waits passively, so a busy machine loses little; see BENCHMARKS.md.)
+ */
+export function defaultNativeThreads(): number {
+  const env = Number(process.env.EMODETECT_NATIVE_THREADS);
+  if (Number.isInteger(env) && env > 0) return env;
+  return Math.max(1, Math.min(8, navigatorCores()));
+}
+
+function navigatorCores(): number {
+  const n = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
+  return typeof n === 'number' && n > 0 ? n : 2;
+}
+
+type Config = Record<string, unknown>;
+const pair = (v: unknown): [number, number] => (Array.isArray(v) ? [Number(v[0]), Number(v[1] ?? v[0])] : [Number(v), Number(v)]);
+
+/**
+ * The native net of a tfjs model: one line per layer (see src/emonative.cpp) and the model's
+ * variables in the native parameter order. Throws {@link NativeUnsupportedError} naming the first
+ * layer it cannot run.
+ */
+export function nativeSpec(model: tf.LayersModel): { spec: string; variables: LayerVariable[]; input: [number, number, number] } {
+  const lines: string[] = [];
+  const variables: LayerVariable[] = [];
+  const shape = model.inputs[0].shape;
+  if (shape.length !== 4) throw new NativeUnsupportedError(`native: the model's input must be [batch, height, width, channels], not [${shape.join(', ')}]`);
+  const input: [number, number, number] = [Number(shape[1]), Number(shape[2]), Number(shape[3])];
+  let previous: tf.layers.Layer | null = null;
+  const unsupported = (layer: tf.layers.Layer, why: string) =>
+    new NativeUnsupportedError(`native: layer "${layer.name}" (${layer.getClassName()}) ${why}`);
+  const activation = (layer: tf.layers.Layer, a: unknown) => {
+    if (a === 'linear' || a == null) return;
+    if (a === 'relu') lines.push('relu');
+    else if (a === 'softmax') lines.push('softmax');
+    else throw unsupported(layer, `has activation "${String(a)}"`);
+  };
+  for (const layer of model.layers) {
+    const cls = layer.getClassName();
+    const cfg = layer.getConfig() as Config;
+    const inbound = (layer as unknown as { inboundNodes: { inboundLayers: tf.layers.Layer[] }[] }).inboundNodes;
+    if (cls !== 'InputLayer') {
+      const from = inbound.length === 1 && inbound[0].inboundLayers.length === 1 ? inbound[0].inboundLayers[0] : null;
+      if (from !== previous) throw unsupported(layer, 'is not fed by the layer before it (only plain chains run natively)');
+    }
+    previous = layer;
+    switch (cls) {
+      case 'InputLayer':
+        break;
+      case 'Conv2D': {
+        const [kh, kw] = pair(cfg.kernelSize);
+        const [sh, sw] = pair(cfg.strides);
+        const [dh, dw] = pair(cfg.dilationRate ?? 1);
+        if (kh !== kw || sh !== sw) throw unsupported(layer, 'is not square (kernel or strides)');
+        if (dh !== 1 || dw !== 1) throw unsupported(layer, 'is dilated');
+        if (cfg.dataFormat !== 'channelsLast') throw unsupported(layer, 'is not channels-last');
+        if (cfg.padding !== 'same' && cfg.padding !== 'valid') throw unsupported(layer, `has padding "${String(cfg.padding)}"`);
+        lines.push(`conv ${cfg.filters} ${kh} ${sh} ${cfg.padding} ${cfg.useBias ? 1 : 0}`);
+        activation(layer, cfg.activation);
+        break;
+      }
+      case 'BatchNormalization': {
+        const axis = Number(cfg.axis);
+        if (axis !== -1 && axis !== 3) throw unsupported(layer, 'normalises an axis other than channels');
+        if (cfg.center === false || cfg.scale === false) throw unsupported(layer, 'has no centre or scale');
+        lines.push(`bn ${cfg.momentum} ${cfg.epsilon}`);
+        break;
+      }
+      case 'ReLU':
+        if (cfg.maxValue != null) throw unsupported(layer, 'has a maximum value');
+        lines.push('relu');
+        break;
+      case 'Activation':
+        activation(layer, cfg.activation);
+        break;
+      case 'MaxPooling2D': {
+        const [ph, pw] = pair(cfg.poolSize);
+        const [sh, sw] = pair(cfg.strides ?? cfg.poolSize);
+        if (ph !== pw || sh !== sw) throw unsupported(layer, 'is not square');
+        if (cfg.padding !== 'valid') throw unsupported(layer, 'does not use valid padding');
+        lines.push(`maxpool ${ph} ${sh}`);
+        break;
+      }
+      case 'Dropout':
+        if (cfg.noiseShape != null) throw unsupported(layer, 'has a noise shape');
+        lines.push(`dropout ${cfg.rate}`);
+        break;
+      case 'GlobalAveragePooling2D':
+        lines.push('gap');
+        break;
+      case 'Dense':
+        if (!cfg.useBias) throw unsupported(layer, 'has no bias');
+        lines.push(`dense ${cfg.units}`);
+        activation(layer, cfg.activation);
+        break;
+      case 'Softmax':
+        lines.push('softmax');
+        break;
+      default:
+        throw unsupported(layer, 'is not implemented natively');
+    }
+    variables.push(...layer.weights);
+  }
+  if (lines[lines.length - 1] !== 'softmax') throw new NativeUnsupportedError('native: the model must end in softmax');
+  return { spec: lines.join('\n'), variables, input };
+}
+
+export interface NativeNetOptions {
+  /** Largest batch the net will see (buffers are allocated for it once). */
+  batchSize: number;
+  /** OpenMP threads (default {@link defaultNativeThreads}). */
+  threads?: number;
+}
+
+/** Loss sums of one native step (as `ShardResult` in @emodetect/train, without gradients). */
+export interface NativeStepResult {
+  lossSum: number;
+  weightSum: number;
+  hits: number;
+}
+
+/** Adam's state in tfjs' format: `iter`, then `<variable>/m` and `<variable>/v` in trainable order. */
+export interface NamedArray {
+  name: string;
+  values: Float32Array;
+  shape: number[];
+}
+
+const ERR_LEN = 512;
+
+/**
+ * A registry net living in native memory: weights, gradients, Adam moments and every activation
+ * buffer, allocated once. Steps and forward passes run on a koffi worker thread, so the event loop
+ * (progress bars, Ctrl-C) keeps going.
+ */
+export class NativeNet {
+  readonly classes: number;
+  readonly input: [number, number, number];
+  readonly batchSize: number;
+  private handle: unknown;
+  private readonly lib: Lib;
+  private readonly variables: LayerVariable[];
+  private readonly sizes: number[];
+  private readonly trainable: boolean[];
+  private readonly err = Buffer.alloc(ERR_LEN);
+  private busy = false;
+
+  private constructor(lib: Lib, handle: unknown, variables: LayerVariable[], input: [number, number, number], batchSize: number) {
+    this.lib = lib;
+    this.handle = handle;
+    this.variables = variables;
+    this.input = input;
+    this.batchSize = batchSize;
+    this.classes = lib.classes(handle) as number;
+    const count = lib.paramCount(handle) as number;
+    if (count !== variables.length) throw new Error(`native: ${count} parameters for ${variables.length} tfjs variables`);
+    this.sizes = Array.from({ length: count }, (_, i) => lib.paramSize(handle, i) as number);
+    this.trainable = Array.from({ length: count }, (_, i) => (lib.paramTrainable(handle, i) as number) === 1);
+    variables.forEach((v, i) => {
+      const size = v.shape.reduce<number>((a, b) => a * (b ?? 1), 1);
+      if (size !== this.sizes[i] || v.trainable !== this.trainable[i])
+        throw new Error(`native: parameter ${i} does not match ${v.originalName} (${size} values, trainable ${v.trainable})`);
+    });
+  }
+
+  /** Build the native net of a tfjs model and copy its weights in. */
+  static fromModel(model: tf.LayersModel, opts: NativeNetOptions): NativeNet {
+    const { lib, status } = load();
+    if (!lib) throw new NativeUnsupportedError(`native: ${status.reason}`);
+    const { spec, variables, input } = nativeSpec(model);
+    const err = Buffer.alloc(ERR_LEN);
+    const handle = lib.create(spec, input[0], input[1], input[2], opts.batchSize, opts.threads ?? defaultNativeThreads(), err, ERR_LEN);
+    if (!handle) throw new Error(`native: ${cString(err)}`);
+    const net = new NativeNet(lib, handle, variables, input, opts.batchSize);
+    net.pushWeights();
+    return net;
+  }
+
+  private h(): unknown {
+    if (!this.handle) throw new Error('native: the net was disposed');
+    return this.handle;
+  }
+
+  set threads(t: number) {
+    this.lib.setThreads(this.h(), t);
+  }
+
+  /** Copy the tfjs variables' values (weights and batch-norm statistics) into the native net. */
+  pushWeights(): void {
+    this.variables.forEach((v, i) => {
+      const values = v.read().dataSync() as Float32Array;
+      this.lib.setParam(this.h(), i, 0, values);
+    });
+  }
+
+  /** Copy the native weights and batch-norm statistics back into the tfjs variables. */
+  pullWeights(): void {
+    this.variables.forEach((v, i) => {
+      const values = new Float32Array(this.sizes[i]);
+      this.lib.getParam(this.h(), i, 0, values);
+      const t = tf.tensor(values, v.shape as number[]);
+      v.write(t);
+      t.dispose();
+    });
+  }
+
+  /** Gradients of the last step, one per trainable variable (in the model's variable order). */
+  gradients(): { name: string; values: Float32Array }[] {
+    const out: { name: string; values: Float32Array }[] = [];
+    this.variables.forEach((v, i) => {
+      if (!this.trainable[i]) return;
+      const values = new Float32Array(this.sizes[i]);
+      this.lib.getParam(this.h(), i, 1, values);
+      out.push({ name: v.originalName, values });
+    });
+    return out;
+  }
+
+  private trainableVariables(): { v: LayerVariable; i: number }[] {
+    const list = this.variables.map((v, i) => ({ v, i })).filter(({ i }) => this.trainable[i]);
+    return list;
+  }
+
+  /** Adam's state in tfjs' named format (readable by tfjs' `optimizer.setWeights`). */
+  optimizerState(order: readonly string[]): NamedArray[] {
+    const out: NamedArray[] = [{ name: 'iter', values: Float32Array.of(this.lib.getStep(this.h()) as number), shape: [] }];
+    const byName = new Map(this.trainableVariables().map((x) => [(x.v.read() as tf.Variable).name, x]));
+    const moments: NamedArray[][] = [[], []];
+    for (const name of order) {
+      const x = byName.get(name);
+      if (!x) throw new Error(`native: no trainable variable named ${name}`);
+      [2, 3].forEach((which, k) => {
+        const values = new Float32Array(this.sizes[x.i]);
+        this.lib.getParam(this.h(), x.i, which, values);
+        moments[k].push({ name: `${name}/${k === 0 ? 'm' : 'v'}`, values, shape: x.v.shape as number[] });
+      });
+    }
+    return [...out, ...moments[0], ...moments[1]];
+  }
+
+  /** Restore Adam's state from tfjs' named format (`iter`, `<variable>/m`, `<variable>/v`). */
+  setOptimizerState(state: readonly NamedArray[]): void {
+    const byName = new Map(this.trainableVariables().map((x) => [(x.v.read() as tf.Variable).name, x]));
+    let seen = 0;
+    for (const s of state) {
+      if (s.name === 'iter') {
+        this.lib.setStep(this.h(), s.values[0]);
+        continue;
+      }
+      const m = /^(.*)\/(m|v)$/.exec(s.name);
+      const x = m ? byName.get(m[1]) : undefined;
+      if (!m || !x) throw new Error(`native: optimizer state "${s.name}" matches no trainable variable`);
+      if (s.values.length !== this.sizes[x.i]) throw new Error(`native: optimizer state "${s.name}" has ${s.values.length} values, expected ${this.sizes[x.i]}`);
+      this.lib.setParam(this.h(), x.i, m[2] === 'm' ? 2 : 3, s.values);
+      seen++;
+    }
+    if (seen !== 2 * byName.size) throw new Error(`native: optimizer state covers ${seen / 2} of ${byName.size} variables`);
+  }
+
+  /**
+   * One training step on `n` images (n x height x width x channels, already augmented), targets
+   * (n x classes) and per-image loss weights. Gradients are those of Σ w·CE / Σ w; Adam updates
+   * the weights unless `apply` is false. `seed` draws the dropout masks.
+   */
+  async step(
+    x: Float32Array,
+    targets: Float32Array,
+    weights: Float32Array,
+    n: number,
+    learningRate: number,
+    seed: number,
+    apply = true,
+  ): Promise<NativeStepResult> {
+    this.checkBatch(x, n);
+    const out = new Float32Array(3);
+    await this.call(this.lib.trainStep, [this.h(), n, x, targets, weights, learningRate, seed, apply ? 1 : 0, out, this.err, ERR_LEN]);
+    return { lossSum: out[0], weightSum: out[1], hits: out[2] };
+  }
+
+  /** Class probabilities (n x classes) in inference mode: moving batch-norm statistics, no dropout. */
+  async forward(x: Float32Array, n: number): Promise<Float32Array> {
+    this.checkBatch(x, n);
+    const probs = new Float32Array(n * this.classes);
+    await this.call(this.lib.forward, [this.h(), n, x, probs, this.err, ERR_LEN]);
+    return probs;
+  }
+
+  private checkBatch(x: Float32Array, n: number): void {
+    const per = this.input[0] * this.input[1] * this.input[2];
+    if (!Number.isInteger(n) || n < 1 || n > this.batchSize) throw new Error(`native: batch of ${n} is outside 1..${this.batchSize}`);
+    if (x.length < n * per) throw new Error(`native: ${x.length} input values for ${n} images of ${per}`);
+  }
+
+  private call(fn: KoffiFn, args: unknown[]): Promise<void> {
+    if (this.busy) return Promise.reject(new Error('native: one call at a time per net'));
+    this.busy = true;
+    return new Promise((resolve, reject) => {
+      fn.async(...args, (e: Error | null, rc: number) => {
+        this.busy = false;
+        if (e) reject(e);
+        else if (rc !== 0) reject(new Error(`native: ${cString(this.err)}`));
+        else resolve();
+      });
+    });
+  }
+
+  /** Free the native memory. */
+  dispose(): void {
+    if (this.handle && !this.busy) this.lib.destroy(this.handle);
+    this.handle = null;
+  }
+}
+
+function cString(b: Buffer): string {
+  const end = b.indexOf(0);
+  return b.subarray(0, end < 0 ? b.length : end).toString('utf8') || 'unknown error';
+}
+
+/** Options of {@link createNativeEngine}. */
+export interface NativeEngineOptions {
+  /** The training batch size (the largest batch a step sees). */
+  batchSize: number;
+  /** OpenMP threads (default {@link defaultNativeThreads}). */
+  threads?: number;
+  /** Adam's state to resume from, in tfjs' named format (a checkpoint's `optimizer.bin`). */
+  optimizerWeights?: NamedTensor[];
+}
+
+/**
+ * The native executor for `@emodetect/train`'s loop: the model's weights and Adam's state move
+ * into native memory; steps augment the batch in JavaScript (`augmentImagesInto`, the same draws
+ * as the tfjs path), then run forward, backward and Adam natively. `runtime` serves inference on
+ * the current weights (validation while training), with the model's normalisation and TTA.
+ */
+export function createNativeEngine(m: EmotionModel, opts: NativeEngineOptions): StepEngine {
+  const threads = opts.threads ?? defaultNativeThreads();
+  const net = NativeNet.fromModel(m.model, { batchSize: opts.batchSize, threads });
+  try {
+    if (opts.optimizerWeights) {
+      net.setOptimizerState(
+        opts.optimizerWeights.map((w) => ({ name: w.name, values: Float32Array.from(w.tensor.dataSync()), shape: w.tensor.shape })),
+      );
+    }
+  } catch (e) {
+    net.dispose();
+    throw e;
+  }
+  const order = m.model.trainableWeights.map((v) => (v.read() as tf.Variable).name);
+  const { height, width, channels } = m.metadata.input;
+  const per = height * width * channels;
+  const augmented = new Float32Array(opts.batchSize * per);
+  const description = `native (${nativeStatus().version}, ${threads} thread${threads > 1 ? 's' : ''})`;
+  return {
+    description,
+    async step(req, learningRate) {
+      const a = req.augment;
+      const any = a.rotation || a.flip || a.zoom || a.shift || a.brightness || a.contrast || a.erase;
+      let x = req.pixels;
+      if (any) {
+        augmentImagesInto(req.pixels, augmented, req.n, req.height, req.width, a, new Rng(req.augmentSeed));
+        x = augmented;
+      }
+      return net.step(x, req.targets, req.sampleWeights, req.n, learningRate, req.randomSeed);
+    },
+    syncToModel: () => net.pullWeights(),
+    optimizerWeights: () =>
+      net.optimizerState(order).map((s) => ({
+        name: s.name,
+        tensor: s.name === 'iter' ? tf.scalar(s.values[0], 'int32') : tf.tensor(s.values, s.shape),
+      })),
+    runtime: nativeRuntime(m, net, description),
+    dispose: () => net.dispose(),
+  };
+}
+
+/**
+ * Inference through a native net, with the model's normalisation and TTA (as `predictTensor` does
+ * in tfjs). Batches larger than the net's are split.
+ */
+function nativeRuntime(m: EmotionModel, net: NativeNet, description: string): InferenceRuntime {
+  const { height, width, channels, mean, std } = m.metadata.input;
+  const per = height * width * channels;
+  const k = net.classes;
+  const flip = m.metadata.tta === 'flip';
+  const buf = new Float32Array(net.batchSize * per);
+  return {
+    description,
+    async predict(faces, n, o = {}) {
+      if (faces.length !== n * per) throw new Error(`native predict: got ${faces.length} values, expected ${n * per} (${n} x ${height} x ${width})`);
+      const out = new Float32Array(n * k);
+      for (let start = 0; start < n; start += net.batchSize) {
+        const count = Math.min(net.batchSize, n - start);
+        const src = faces.subarray(start * per, (start + count) * per);
+        for (let i = 0; i < src.length; i++) buf[i] = (src[i] - mean) / std;
+        const p = await net.forward(buf, count);
+        if (flip) {
+          for (let i = 0; i < count; i++)
+            for (let y = 0; y < height; y++)
+              for (let x = 0; x < width; x++)
+                for (let c = 0; c < channels; c++)
+                  buf[((i * height + y) * width + x) * channels + c] = (src[((i * height + y) * width + (width - 1 - x)) * channels + c] - mean) / std;
+          const pf = await net.forward(buf, count);
+          for (let i = 0; i < p.length; i++) p[i] = (p[i] + pf[i]) / 2;
+        }
+        out.set(p, start * k);
+        o.onProgress?.(start + count, n);
+      }
+      return out;
+    },
+  };
+}
+
+/**
+ * Run a model's inference natively from now on (`predictProbabilities`, `evaluate` and the
+ * realtime pipeline go through `m.runtime`). Returns the runtime, or throws when the native library
+ * is missing or the model has a layer it cannot run; `dispose` frees the native copy.
+ */
+export function useNativeInference(m: EmotionModel, opts: { batchSize?: number; threads?: number } = {}): InferenceRuntime & { dispose(): void } {
+  const threads = opts.threads ?? defaultNativeThreads();
+  const net = NativeNet.fromModel(m.model, { batchSize: opts.batchSize ?? 256, threads });
+  const runtime = nativeRuntime(m, net, `native (${nativeStatus().version}, ${threads} thread${threads > 1 ? 's' : ''})`);
+  m.runtime = runtime;
+  return {
+    ...runtime,
+    dispose() {
+      if (m.runtime === runtime) delete m.runtime;
+      net.dispose();
+    },
+  };
+}
