@@ -1,12 +1,14 @@
 /**
  * `nx run bench:train`: training throughput per backend and kernel set, side by side.
  *
- *   node --import tsx apps/bench/src/train.ts [--arch small] [--batch 64] [--backends wasm-stock,wasm]
+ *   node --import tsx apps/bench/src/train.ts [--arch small] [--batch 64] [--backends wasm-stock,wasm,native]
  *        [--workers 1,2] [--steps 4] [--json] [--quick] [--out runs/bench-train.json]
  *
  * Each configuration runs in its own process (kernel registrations are global to a process), and
  * the table compares them. `wasm-stock` is tfjs-backend-wasm as shipped; `wasm` adds this
- * project's kernels and gradients. Add `cpu` to see tfjs' reference backend (slow).
+ * project's kernels and gradients; `native` runs the whole step in C++ on oneDNN (its "workers"
+ * are OpenMP threads; its profile is per layer kind). Add `cpu` to see tfjs' reference backend.
+ * Several architectures: --arch small,base.
  * Prints a Markdown table (or, with --json, the JSON) and writes every figure to --out.
  * --quick: the `micro` net, project kernels only, 1 worker, 2 steps (a smoke run).
  */
@@ -42,7 +44,7 @@ const { values: v } = parseArgs({
   options: {
     arch: { type: 'string', default: 'small' },
     batch: { type: 'string', default: '64' },
-    backends: { type: 'string', default: 'wasm-stock,wasm' },
+    backends: { type: 'string', default: 'wasm-stock,wasm,native' },
     workers: { type: 'string', default: '1,2' },
     steps: { type: 'string', default: '4' },
     json: { type: 'boolean', default: false },
@@ -59,19 +61,21 @@ if (v.one) {
 
 if (v.quick) Object.assign(v, { arch: 'micro', backends: 'wasm', workers: '1', steps: '2' });
 const configs: TrainBenchConfig[] = [];
-for (const backend of v.backends!.split(',')) {
-  for (const w of v.workers!.split(',').map(Number)) {
-    // Stock wasm cannot train at all; one row says why.
-    if (backend === 'wasm-stock' && w > 1) continue;
-    configs.push({
-      arch: v.arch!,
-      batch: Number(v.batch),
-      backend: backend as TrainBenchConfig['backend'],
-      workers: w,
-      steps: Number(v.steps),
-    });
+for (const arch of v.arch!.split(','))
+  for (const backend of v.backends!.split(',')) {
+    for (const w of v.workers!.split(',').map(Number)) {
+      // Stock wasm cannot train at all; one row says why.
+      if (backend === 'wasm-stock' && w > 1) continue;
+      configs.push({
+        arch,
+        batch: Number(v.batch),
+        backend: backend as TrainBenchConfig['backend'],
+        workers: w,
+        // The native step is 10x shorter: time more of them.
+        steps: backend === 'native' ? Math.max(Number(v.steps), 20) : Number(v.steps),
+      });
+    }
   }
-}
 const results: TrainBenchResult[] = [];
 for (const c of configs) {
   process.stderr.write(`measuring ${c.arch} batch ${c.batch} on ${c.backend} with ${c.workers} worker(s)…\n`);
@@ -85,17 +89,17 @@ if (v.json) {
   process.stdout.write(JSON.stringify(results, null, 2) + '\n');
 } else {
   const lines = [
-    `Training ${v.arch}, batch ${v.batch}, 48x48x1, Adam, through the training loop (augmentation on), ${v.steps} timed steps:`,
+    `Training at batch ${v.batch}, 48x48x1, Adam, through the training loop (augmentation on); tfjs rows time ${v.steps} steps, native rows ${Math.max(Number(v.steps), 20)}:`,
     '',
-    '| backend | workers | img/s | ms/step | one profiled step (1 thread), wall ms | its top kernels, ms (composites include the kernels they call) |',
-    '| --- | ---: | ---: | ---: | --- | --- |',
+    '| net | backend | workers / threads | img/s | img/s per busy CPU-second | ms/step | one profiled step, wall ms | where its time goes, ms (tfjs: top kernels, composites include what they call; native: per layer kind) |',
+    '| --- | --- | ---: | ---: | ---: | ---: | --- | --- |',
     ...results.map((r) =>
       r.ok
-        ? `| ${r.backend} | ${r.workers} | ${r.imagesPerSecond!.toFixed(1)} | ${r.msPerStep!.toFixed(0)} | ${r.profiledWallMs!.toFixed(0)} | ${r
+        ? `| ${r.arch} | ${r.backend} | ${r.workers} | ${r.imagesPerSecond!.toFixed(1)} | ${r.imagesPerCpuSecond?.toFixed(1) ?? '–'} | ${r.msPerStep!.toFixed(r.msPerStep! < 100 ? 1 : 0)} | ${r.profiledWallMs!.toFixed(r.profiledWallMs! < 100 ? 1 : 0)} | ${r
             .topKernels!.slice(0, 6)
-            .map((k) => `${k.name} ${k.ms.toFixed(0)}`)
+            .map((k) => `${k.name} ${k.ms.toFixed(k.ms < 10 ? 1 : 0)}`)
             .join(', ')} |`
-        : `| ${r.backend} | ${r.workers} | – | – | does not run: ${r.error} | |`,
+        : `| ${r.arch} | ${r.backend} | ${r.workers} | – | – | – | does not run: ${r.error} | |`,
     ),
   ];
   process.stdout.write(lines.join('\n') + `\n\nCommand: \`${command}\` (${machine})\nJSON: ${v.out}\n`);

@@ -1,7 +1,8 @@
 /** `emodetect detect`: faces and emotions in images and folders. */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { describeBackend, initNodeBackend, BACKEND_NAMES, type BackendName } from '@emodetect/backend/node';
+import { describeBackend, initNodeBackend, BACKEND_NAMES } from '@emodetect/backend/node';
+import { CLI_BACKENDS, nativeInference, tfjsBackend, type CliBackend } from './native.ts';
 import { createNodeFaceDetector, tileDetector } from '@emodetect/face-detect/node';
 import { bundledModelDir } from '@emodetect/model/node';
 import { decodeImageFileRgba, IMAGE_EXTENSIONS, DataError } from '@emodetect/preprocess/node';
@@ -41,7 +42,8 @@ Options:
                        run per face (default: on for images, off for videos)
   --min-score X        drop detections scoring below X, 0.3..1 (default 0.65; lower finds more faces
                        and more false ones)
-  --backend B          ${BACKEND_NAMES.join(' | ')} (default: auto)`;
+  --backend B          native | ${BACKEND_NAMES.join(' | ')} (default: auto; native classifies faces
+                       when it is built, the face detector runs on the best tfjs backend)`;
 
 /** Expand files, folders (one level) and simple globs (* and ? in the last part) into image files. */
 export async function expandInputs(inputs: string[]): Promise<{ files: string[]; missing: string[] }> {
@@ -146,7 +148,7 @@ export async function detectCommand(argv: string[]): Promise<number> {
   const minFace = intOption('detect', 'min-face', v['min-face'], 0, 0);
   const maxFaces = intOption('detect', 'max-faces', v['max-faces'], 10, 1);
   const detectorModel = choiceOption('detect', 'detector', v.detector, ['short', 'full', 'both'] as const, 'short');
-  const backend = choiceOption<BackendName>('detect', 'backend', v.backend, BACKEND_NAMES, 'auto');
+  const backend = choiceOption<CliBackend>('detect', 'backend', v.backend, CLI_BACKENDS, 'auto');
   const skipFrames = intOption('detect', 'skip-frames', v['skip-frames'], 0, 0);
   const imageTiles = intOption('detect', 'tiles', v.tiles, 3, 0);
   const videoTiles = intOption('detect', 'tiles', v.tiles, 0, 0);
@@ -162,9 +164,12 @@ export async function detectCommand(argv: string[]): Promise<number> {
   for (const m of missing) log.warn(m);
   if (files.length === 0) throw new DataError(missing[0] ?? 'no input images');
 
-  const info = await initNodeBackend({ backend });
+  const info = await initNodeBackend({ backend: tfjsBackend(backend) });
   log.info(describeBackend(info));
   const model = await loadModelArg(v.model ?? bundledModelDir());
+  // The face detector stays on tfjs; the classifier runs natively when it can.
+  const native = nativeInference('detect', backend, model, log, 64);
+  if (native) log.info(native);
   const detector = await createNodeFaceDetector({ model: detectorModel, maxFaces: Math.max(maxFaces, 10), minScore });
   const pipelineFor = (tiles: number, refine: boolean) =>
     createEmotionPipeline(tiles > 0 ? tileDetector(detector, { grid: tiles, refine }) : detector, model, {

@@ -1,7 +1,8 @@
 /** `emodetect eval`: a model folder on a dataset split → accuracy, per-class metrics, confusion matrix. */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { describeBackend, initNodeBackend, BACKEND_NAMES, type BackendName } from '@emodetect/backend/node';
+import { describeBackend, initNodeBackend, BACKEND_NAMES } from '@emodetect/backend/node';
+import { CLI_BACKENDS, nativeInference, tfjsBackend, type CliBackend } from './native.ts';
 import { confusionMatrixSvg, reportMarkdown } from '@emodetect/metrics';
 import { bundledModelDir, loadModelFolder, ModelLoadError, type EmotionModel } from '@emodetect/model/node';
 import { evaluateLeakAware, indicesForSplit, stratifiedSample } from '@emodetect/train/node';
@@ -28,7 +29,8 @@ Options:
                      PrivateTest faces); without it both accuracies are reported on stderr
   --limit N          evaluate a stratified subset of N images
   --skip-bad         skip unreadable rows/images instead of stopping
-  --backend B        ${BACKEND_NAMES.join(' | ')} (default: auto)`;
+  --backend B        native | ${BACKEND_NAMES.join(' | ')} (default: auto = native when it is
+                     built, else the best tfjs backend)`;
 
 /** Accept a model folder or a run folder (whose best model is in model/). */
 export async function resolveModelDir(dir: string): Promise<string> {
@@ -58,14 +60,16 @@ export async function evalCommand(argv: string[]): Promise<number> {
     backend: { type: 'string' },
   });
   if (!v.data) throw new UsageError('eval: --data <csv|csv.gz|folder> is required (see emodetect eval --help)');
-  const backend = choiceOption<BackendName>('eval', 'backend', v.backend, BACKEND_NAMES, 'auto');
+  const backend = choiceOption<CliBackend>('eval', 'backend', v.backend, CLI_BACKENDS, 'auto');
   const limit = v.limit === undefined ? undefined : intOption('eval', 'limit', v.limit, 1);
   const log = stderrLog(Boolean(v.json));
 
   const modelDir = await resolveModelDir(v.model ?? bundledModelDir());
-  const info = await initNodeBackend({ backend });
+  const info = await initNodeBackend({ backend: tfjsBackend(backend) });
   log.info(describeBackend(info));
   const m = await loadModelFolder(modelDir);
+  const native = nativeInference('eval', backend, m, log);
+  if (native) log.info(native);
   const ds = await loadDataset(v.data, { skipBad: Boolean(v['skip-bad']), size: m.metadata.input.width }, log);
   const defaultSplit = ['PrivateTest', 'test', 'val'].find((s) => s === 'val' || ds.splitNames.includes(s)) ?? 'val';
   const split = v.split ?? defaultSplit;

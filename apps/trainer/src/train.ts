@@ -2,12 +2,13 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describeBackend, initNodeBackend, type BackendName, BACKEND_NAMES } from '@emodetect/backend/node';
+import { describeBackend, initNodeBackend, BACKEND_NAMES } from '@emodetect/backend/node';
 import { DEFAULT_AUGMENT, NO_AUGMENT } from '@emodetect/augment';
 import { confusionMatrixSvg, reportMarkdown } from '@emodetect/metrics';
 import { ARCHITECTURE_NAMES, createModel, saveModelFolder, loadModelFolder } from '@emodetect/model/node';
 import { fileSha256 } from '@emodetect/preprocess/node';
-import { createNativeEngine, defaultNativeThreads, nativeSpec, nativeStatus } from '@emodetect/native';
+import { createNativeEngine, defaultNativeThreads } from '@emodetect/native';
+import { CLI_BACKENDS, chooseNative, tfjsBackend, type CliBackend } from './native.ts';
 import {
   DEFAULT_TRAIN_CONFIG,
   defaultWorkers,
@@ -63,8 +64,6 @@ Options:
                          and runs the architecture, else the best tfjs backend). native runs the whole
                          step in C++ on oneDNN (Linux x64; needs libdnnl-dev, see README)
   --threads N            native backend: CPU threads (default: ${defaultNativeThreads()}, or $EMODETECT_NATIVE_THREADS)`;
-export const TRAIN_BACKENDS = ['native', ...BACKEND_NAMES] as const;
-type TrainBackend = (typeof TRAIN_BACKENDS)[number];
 
 export async function trainCommand(argv: string[]): Promise<number> {
   const { values: v } = parseCommand('train', argv, {
@@ -95,7 +94,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const cmd = 'train';
   if (!v.data) throw new UsageError('train: --data <csv|csv.gz|folder> is required (see emodetect train --help)');
   const arch = choiceOption(cmd, 'arch', v.arch, ARCHITECTURE_NAMES, 'small');
-  const requested = choiceOption<TrainBackend>(cmd, 'backend', v.backend, TRAIN_BACKENDS, 'auto');
+  const requested = choiceOption<CliBackend>(cmd, 'backend', v.backend, CLI_BACKENDS, 'auto');
   const threads = v.threads === undefined ? defaultNativeThreads() : intOption(cmd, 'threads', v.threads, 1);
   const runDir = v.out ?? path.join('runs', arch);
   const log = stderrLog();
@@ -131,9 +130,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
 
   // The native backend runs the steps; tfjs (wasm here) still holds the model, saves it and is the
   // fallback. `auto` takes native when the library loads and runs this architecture.
-  const useNative = await chooseNative(requested, arch, log);
-  const backend: BackendName = requested === 'native' ? 'auto' : requested;
-  const info = await initNodeBackend({ backend });
+  const useNative = chooseNative(cmd, requested, { arch }, log);
+  const info = await initNodeBackend({ backend: tfjsBackend(requested) });
   if (useNative) config.workers = 1;
   else if (config.workers === 0) config.workers = ['wasm', 'cpu'].includes(info.name) ? defaultWorkers() : 1;
   if (!useNative) log.info(describeBackend(info));
@@ -215,27 +213,6 @@ export async function trainCommand(argv: string[]): Promise<number> {
     `${result.stoppedEarly ? 'early stop' : 'done'}: best val accuracy ${(100 * report.accuracy).toFixed(2)}% (macro F1 ${(100 * report.macroF1).toFixed(1)}%) at epoch ${result.state.bestEpoch}; model in ${paths.best}`,
   );
   return 0;
-}
-
-/**
- * Whether to train natively: always for `native` (or a usage error saying why it cannot), for
- * `auto` when the library is built and runs the architecture (else one line says why not).
- */
-async function chooseNative(requested: TrainBackend, arch: string, log: ReturnType<typeof stderrLog>): Promise<boolean> {
-  if (requested !== 'native' && requested !== 'auto') return false;
-  const status = nativeStatus();
-  let reason = status.reason;
-  if (status.available) {
-    try {
-      nativeSpec(createModel({ arch }).model);
-    } catch (e) {
-      reason = (e as Error).message;
-    }
-  }
-  if (!reason) return true;
-  if (requested === 'native') throw new UsageError(`train: --backend native: ${reason}`);
-  log.info(`native backend not used: ${reason}`);
-  return false;
 }
 
 /** The model named by --init, checked against the run's architecture and the dataset's classes. */

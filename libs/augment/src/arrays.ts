@@ -23,8 +23,10 @@ export function augmentImagesInto(
   rng: Rng,
 ): void {
   const per = height * width;
-  if (src.length < n * per || dst.length < n * per) throw new Error(`augmentImagesInto: buffers hold fewer than ${n} images of ${height}x${width}`);
-  if (src === dst || (src.buffer === dst.buffer && src.byteOffset === dst.byteOffset)) throw new Error('augmentImagesInto: src and dst must differ');
+  if (src.length < n * per || dst.length < n * per)
+    throw new Error(`augmentImagesInto: buffers hold fewer than ${n} images of ${height}x${width}`);
+  if (src === dst || (src.buffer === dst.buffer && src.byteOffset === dst.byteOffset))
+    throw new Error('augmentImagesInto: src and dst must differ');
   const geometric = cfg.rotation > 0 || cfg.flip > 0 || cfg.zoom > 0 || cfg.shift > 0;
   for (let i = 0; i < n; i++) {
     const img = src.subarray(i * per, (i + 1) * per);

@@ -108,6 +108,8 @@ struct Net {
   float beta1 = 0.9f, beta2 = 0.999f, adam_eps = 1e-7f;
   std::vector<Layer> layers;
   std::vector<std::unique_ptr<Param>> params;
+  bool profile = false;  // accumulate per-layer forward/backward milliseconds
+  std::vector<double> fwd_ms, bwd_ms;
   Buf input;
   Buf probs;
   std::string error;
@@ -280,9 +282,6 @@ void channel_sums(const float* x, size_t M, int C, const float* sub, double* out
   }
 }
 
-// Optional per-layer timing (EMO_PROFILE=1): forward and backward milliseconds per layer.
-bool g_profile = getenv("EMO_PROFILE") != nullptr;
-std::vector<double> g_fwd_ms(64), g_bwd_ms(64);
 inline double now_ms() { return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 inline uint64_t mix64(uint64_t z) {
@@ -294,8 +293,13 @@ inline uint64_t mix64(uint64_t z) {
 
 void forward(Net& net, int n, bool training, uint64_t seed) {
   for (size_t li = 0; li < net.layers.size(); li++) {
-    double t0 = g_profile ? now_ms() : 0;
-    struct Tick { bool on; double t0; size_t li; ~Tick() { if (on && li < 64) g_fwd_ms[li] += now_ms() - t0; } } tick{g_profile, t0, li};
+    struct Tick {
+      double* acc;
+      double t0;
+      ~Tick() {
+        if (acc) *acc += now_ms() - t0;
+      }
+    } tick{net.profile ? &net.fwd_ms[li] : nullptr, net.profile ? now_ms() : 0};
     Layer& L = net.layers[li];
     const float* x = in_of(net, li);
     float* y = L.out.p;
@@ -441,7 +445,13 @@ void forward(Net& net, int n, bool training, uint64_t seed) {
 // Backward pass from the softmax's input gradient (already in the layer before softmax's dout).
 void backward(Net& net, int n) {
   for (size_t li = net.layers.size() - 1; li-- > 0;) {
-    struct Tick { bool on; double t0; size_t li; ~Tick() { if (on && li < 64) g_bwd_ms[li] += now_ms() - t0; } } tick{g_profile, g_profile ? now_ms() : 0, li};
+    struct Tick {
+      double* acc;
+      double t0;
+      ~Tick() {
+        if (acc) *acc += now_ms() - t0;
+      }
+    } tick{net.profile ? &net.bwd_ms[li] : nullptr, net.profile ? now_ms() : 0};
     Layer& L = net.layers[li];
     const float* x = in_of(net, li);
     const float* y = L.out.p;
@@ -636,14 +646,24 @@ void* emo_create(const char* spec, int H, int W, int C, int batch_max, int threa
   }
 }
 
-void emo_destroy(void* h) {
+void emo_destroy(void* h) { delete static_cast<Net*>(h); }
+
+int emo_layer_count(void* h) { return int(static_cast<Net*>(h)->layers.size()); }
+
+// Per-layer timing: on != 0 starts (and zeroes) it, 0 stops it; out receives 2 x layers values, forward then
+// backward milliseconds summed since it started.
+void emo_set_profile(void* h, int on) {
   Net* net = static_cast<Net*>(h);
-  if (g_profile) {
-    static const char* names[] = {"conv", "bn", "relu", "maxpool", "dropout", "gap", "dense", "softmax"};
-    for (size_t li = 0; li < net->layers.size() && li < 64; li++)
-      fprintf(stderr, "layer %2zu %-8s fwd %8.1f ms  bwd %8.1f ms\n", li, names[int(net->layers[li].op)], g_fwd_ms[li], g_bwd_ms[li]);
+  net->profile = on != 0;
+  if (on) {
+    net->fwd_ms.assign(net->layers.size(), 0.0);
+    net->bwd_ms.assign(net->layers.size(), 0.0);
   }
-  delete net;
+}
+void emo_get_profile(void* h, double* out) {
+  Net* net = static_cast<Net*>(h);
+  size_t L = net->layers.size();
+  for (size_t i = 0; i < L; i++) out[i] = i < net->fwd_ms.size() ? net->fwd_ms[i] : 0, out[L + i] = i < net->bwd_ms.size() ? net->bwd_ms[i] : 0;
 }
 
 int emo_classes(void* h) { return static_cast<Net*>(h)->classes; }

@@ -54,6 +54,9 @@ interface Lib {
   setAdam: KoffiFn;
   trainStep: KoffiFn;
   forward: KoffiFn;
+  layerCount: KoffiFn;
+  setProfile: KoffiFn;
+  getProfile: KoffiFn;
 }
 
 const DEFAULT_LIBRARY = fileURLToPath(new URL('../build/libemonative.so', import.meta.url));
@@ -63,7 +66,8 @@ function load(): { lib: Lib | null; status: NativeStatus } {
   if (loaded) return loaded;
   const library = process.env.EMODETECT_NATIVE_LIB || DEFAULT_LIBRARY;
   const fail = (reason: string) => (loaded = { lib: null, status: { available: false, library, reason } });
-  if (process.platform !== 'linux' || process.arch !== 'x64') return fail(`native training needs linux-x64 (this is ${process.platform}-${process.arch})`);
+  if (process.platform !== 'linux' || process.arch !== 'x64')
+    return fail(`native training needs linux-x64 (this is ${process.platform}-${process.arch})`);
   if (!existsSync(library))
     return fail(`${library} is not built (apt-get install libdnnl-dev g++, then npm run build -w @emodetect/native)`);
   // OpenMP reads its settings once, when the library loads. Passive waiting keeps idle threads
@@ -93,6 +97,9 @@ function load(): { lib: Lib | null; status: NativeStatus } {
         'int emo_train_step(void *h, int n, const float *x, const float *t, const float *sw, float lr, double seed, int apply, float *out, char *err, int errlen)',
       ),
       forward: l.func('int emo_forward(void *h, int n, const float *x, float *probs, char *err, int errlen)'),
+      layerCount: l.func('int emo_layer_count(void *h)'),
+      setProfile: l.func('void emo_set_profile(void *h, int on)'),
+      getProfile: l.func('void emo_get_profile(void *h, double *out)'),
     };
     return (loaded = { lib, status: { available: true, library, version: lib.version() as string } });
   } catch (e) {
@@ -132,7 +139,8 @@ export function nativeSpec(model: tf.LayersModel): { spec: string; variables: La
   const lines: string[] = [];
   const variables: LayerVariable[] = [];
   const shape = model.inputs[0].shape;
-  if (shape.length !== 4) throw new NativeUnsupportedError(`native: the model's input must be [batch, height, width, channels], not [${shape.join(', ')}]`);
+  if (shape.length !== 4)
+    throw new NativeUnsupportedError(`native: the model's input must be [batch, height, width, channels], not [${shape.join(', ')}]`);
   const input: [number, number, number] = [Number(shape[1]), Number(shape[2]), Number(shape[3])];
   let previous: tf.layers.Layer | null = null;
   const unsupported = (layer: tf.layers.Layer, why: string) =>
@@ -253,7 +261,18 @@ export class NativeNet {
   private readonly err = Buffer.alloc(ERR_LEN);
   private busy = false;
 
-  private constructor(lib: Lib, handle: unknown, variables: LayerVariable[], input: [number, number, number], batchSize: number) {
+  /** Layer kinds in order (conv, bn, relu, maxpool, dropout, gap, dense, softmax). */
+  readonly layers: string[];
+
+  private constructor(
+    lib: Lib,
+    handle: unknown,
+    variables: LayerVariable[],
+    input: [number, number, number],
+    batchSize: number,
+    layers: string[],
+  ) {
+    this.layers = layers;
     this.lib = lib;
     this.handle = handle;
     this.variables = variables;
@@ -279,7 +298,14 @@ export class NativeNet {
     const err = Buffer.alloc(ERR_LEN);
     const handle = lib.create(spec, input[0], input[1], input[2], opts.batchSize, opts.threads ?? defaultNativeThreads(), err, ERR_LEN);
     if (!handle) throw new Error(`native: ${cString(err)}`);
-    const net = new NativeNet(lib, handle, variables, input, opts.batchSize);
+    const net = new NativeNet(
+      lib,
+      handle,
+      variables,
+      input,
+      opts.batchSize,
+      spec.split('\n').map((l) => l.split(' ')[0]),
+    );
     net.pushWeights();
     return net;
   }
@@ -287,6 +313,19 @@ export class NativeNet {
   private h(): unknown {
     if (!this.handle) throw new Error('native: the net was disposed');
     return this.handle;
+  }
+
+  /** Start (and zero) per-layer timing, or stop it. */
+  profile(on: boolean): void {
+    this.lib.setProfile(this.h(), on ? 1 : 0);
+  }
+
+  /** Milliseconds per layer since {@link profile} started, forward and backward. */
+  profileResult(): { layer: number; kind: string; forwardMs: number; backwardMs: number }[] {
+    const n = this.lib.layerCount(this.h()) as number;
+    const out = new Float64Array(2 * n);
+    this.lib.getProfile(this.h(), out);
+    return Array.from({ length: n }, (_, i) => ({ layer: i, kind: this.layers[i], forwardMs: out[i], backwardMs: out[n + i] }));
   }
 
   set threads(t: number) {
@@ -346,23 +385,31 @@ export class NativeNet {
     return [...out, ...moments[0], ...moments[1]];
   }
 
-  /** Restore Adam's state from tfjs' named format (`iter`, `<variable>/m`, `<variable>/v`). */
-  setOptimizerState(state: readonly NamedArray[]): void {
+  /**
+   * Restore Adam's state from tfjs' format: `iter`, then the first moments, then the second, each
+   * in the order of `order` (trainable variable names, as the model lists them). Like tfjs'
+   * `setWeights`, entries are matched by position: variable names change from one load to the next.
+   */
+  setOptimizerState(state: readonly NamedArray[], order: readonly string[]): void {
     const byName = new Map(this.trainableVariables().map((x) => [(x.v.read() as tf.Variable).name, x]));
-    let seen = 0;
-    for (const s of state) {
-      if (s.name === 'iter') {
-        this.lib.setStep(this.h(), s.values[0]);
-        continue;
-      }
-      const m = /^(.*)\/(m|v)$/.exec(s.name);
-      const x = m ? byName.get(m[1]) : undefined;
-      if (!m || !x) throw new Error(`native: optimizer state "${s.name}" matches no trainable variable`);
-      if (s.values.length !== this.sizes[x.i]) throw new Error(`native: optimizer state "${s.name}" has ${s.values.length} values, expected ${this.sizes[x.i]}`);
-      this.lib.setParam(this.h(), x.i, m[2] === 'm' ? 2 : 3, s.values);
-      seen++;
-    }
-    if (seen !== 2 * byName.size) throw new Error(`native: optimizer state covers ${seen / 2} of ${byName.size} variables`);
+    const rest = state.filter((s) => s.name !== 'iter');
+    const iter = state.find((s) => s.name === 'iter');
+    if (!iter || rest.length !== 2 * order.length)
+      throw new Error(`native: the optimizer state has ${rest.length} moments${iter ? '' : ' and no iter'}, expected 2 x ${order.length}`);
+    const targets = order.map((name) => {
+      const x = byName.get(name);
+      if (!x) throw new Error(`native: no trainable variable named ${name}`);
+      return x;
+    });
+    rest.forEach((s, j) => {
+      const x = targets[j % order.length];
+      if (s.values.length !== this.sizes[x.i])
+        throw new Error(
+          `native: optimizer state "${s.name}" has ${s.values.length} values, expected ${this.sizes[x.i]} for ${x.v.originalName}`,
+        );
+    });
+    this.lib.setStep(this.h(), iter.values[0]);
+    rest.forEach((s, j) => this.lib.setParam(this.h(), targets[j % order.length].i, j < order.length ? 2 : 3, s.values));
   }
 
   /**
@@ -440,26 +487,28 @@ export interface NativeEngineOptions {
  * as the tfjs path), then run forward, backward and Adam natively. `runtime` serves inference on
  * the current weights (validation while training), with the model's normalisation and TTA.
  */
-export function createNativeEngine(m: EmotionModel, opts: NativeEngineOptions): StepEngine {
+export function createNativeEngine(m: EmotionModel, opts: NativeEngineOptions): StepEngine & { net: NativeNet } {
   const threads = opts.threads ?? defaultNativeThreads();
   const net = NativeNet.fromModel(m.model, { batchSize: opts.batchSize, threads });
+  const order = m.model.trainableWeights.map((v) => (v.read() as tf.Variable).name);
   try {
     if (opts.optimizerWeights) {
       net.setOptimizerState(
         opts.optimizerWeights.map((w) => ({ name: w.name, values: Float32Array.from(w.tensor.dataSync()), shape: w.tensor.shape })),
+        order,
       );
     }
   } catch (e) {
     net.dispose();
     throw e;
   }
-  const order = m.model.trainableWeights.map((v) => (v.read() as tf.Variable).name);
   const { height, width, channels } = m.metadata.input;
   const per = height * width * channels;
   const augmented = new Float32Array(opts.batchSize * per);
   const description = `native (${nativeStatus().version}, ${threads} thread${threads > 1 ? 's' : ''})`;
   return {
     description,
+    net,
     async step(req, learningRate) {
       const a = req.augment;
       const any = a.rotation || a.flip || a.zoom || a.shift || a.brightness || a.contrast || a.erase;
@@ -494,7 +543,8 @@ function nativeRuntime(m: EmotionModel, net: NativeNet, description: string): In
   return {
     description,
     async predict(faces, n, o = {}) {
-      if (faces.length !== n * per) throw new Error(`native predict: got ${faces.length} values, expected ${n * per} (${n} x ${height} x ${width})`);
+      if (faces.length !== n * per)
+        throw new Error(`native predict: got ${faces.length} values, expected ${n * per} (${n} x ${height} x ${width})`);
       const out = new Float32Array(n * k);
       for (let start = 0; start < n; start += net.batchSize) {
         const count = Math.min(net.batchSize, n - start);
@@ -506,7 +556,8 @@ function nativeRuntime(m: EmotionModel, net: NativeNet, description: string): In
             for (let y = 0; y < height; y++)
               for (let x = 0; x < width; x++)
                 for (let c = 0; c < channels; c++)
-                  buf[((i * height + y) * width + x) * channels + c] = (src[((i * height + y) * width + (width - 1 - x)) * channels + c] - mean) / std;
+                  buf[((i * height + y) * width + x) * channels + c] =
+                    (src[((i * height + y) * width + (width - 1 - x)) * channels + c] - mean) / std;
           const pf = await net.forward(buf, count);
           for (let i = 0; i < p.length; i++) p[i] = (p[i] + pf[i]) / 2;
         }
@@ -523,7 +574,10 @@ function nativeRuntime(m: EmotionModel, net: NativeNet, description: string): In
  * realtime pipeline go through `m.runtime`). Returns the runtime, or throws when the native library
  * is missing or the model has a layer it cannot run; `dispose` frees the native copy.
  */
-export function useNativeInference(m: EmotionModel, opts: { batchSize?: number; threads?: number } = {}): InferenceRuntime & { dispose(): void } {
+export function useNativeInference(
+  m: EmotionModel,
+  opts: { batchSize?: number; threads?: number } = {},
+): InferenceRuntime & { dispose(): void } {
   const threads = opts.threads ?? defaultNativeThreads();
   const net = NativeNet.fromModel(m.model, { batchSize: opts.batchSize ?? 256, threads });
   const runtime = nativeRuntime(m, net, `native (${nativeStatus().version}, ${threads} thread${threads > 1 ? 's' : ''})`);

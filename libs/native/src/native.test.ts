@@ -1,7 +1,21 @@
-import { describe, expect, it, beforeAll } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
+import { DEFAULT_AUGMENT } from '@emodetect/augment';
 import { createModel } from '@emodetect/model';
-import { NativeNet, nativeSpec, nativeStatus, NativeUnsupportedError } from './index.ts';
+import type { ImageDataset } from '@emodetect/preprocess';
+import {
+  DEFAULT_TRAIN_CONFIG,
+  evaluate,
+  readCheckpoint,
+  resolveSplits,
+  runTraining,
+  type ProgressSink,
+  type TrainConfig,
+} from '@emodetect/train/node';
+import { createNativeEngine, NativeNet, nativeSpec, nativeStatus, NativeUnsupportedError } from './index.ts';
 
 // The native library must be built in CI (.ci/run installs libdnnl-dev and builds it): fail, never skip.
 beforeAll(async () => {
@@ -113,7 +127,9 @@ describe('NativeNet against tfjs (cpu backend)', () => {
       const tfMoving = m.weights.filter((v) => !v.trainable).map((v) => v.read().dataSync().slice());
       // The step did not apply Adam, so pulling changes only the moving statistics.
       net.pullWeights();
-      m.weights.filter((v) => !v.trainable).forEach((v, i) => expect(relErr(v.read().dataSync(), tfMoving[i]), v.originalName).toBeLessThan(1e-4));
+      m.weights
+        .filter((v) => !v.trainable)
+        .forEach((v, i) => expect(relErr(v.read().dataSync(), tfMoving[i]), v.originalName).toBeLessThan(1e-4));
       // Adam: tfjs applies its gradients to the model's variables, the native net its own.
       const opt = tf.train.adam(lr);
       opt.applyGradients(grads as Parameters<typeof opt.applyGradients>[0]);
@@ -134,5 +150,117 @@ describe('NativeNet against tfjs (cpu backend)', () => {
     } finally {
       net.dispose();
     }
+  });
+});
+
+/** A learnable toy set: class 0 = horizontal stripes, 1 = vertical stripes, 2 = dark noise. */
+function stripes(n: number, seed = 1): ImageDataset {
+  const r = rand(n * 2305, seed);
+  const pixels = new Uint8Array(n * 2304);
+  const labels = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = i % 3;
+    labels[i] = c;
+    const phase = Math.floor(r[n * 2304 + i] * 6);
+    for (let y = 0; y < 48; y++)
+      for (let x = 0; x < 48; x++) {
+        const on = c === 0 ? (y + phase) % 6 < 3 : c === 1 ? (x + phase) % 6 < 3 : false;
+        pixels[i * 2304 + y * 48 + x] = Math.min(255, (on ? 200 : 40) + Math.floor(r[i * 2304 + y * 48 + x] * 40));
+      }
+  }
+  return {
+    width: 48,
+    height: 48,
+    count: n,
+    pixels,
+    labels,
+    classNames: ['h', 'v', 'dark'],
+    splits: new Uint8Array(n),
+    splitNames: ['all'],
+    origins: Array.from({ length: n }, (_, i) => `toy:${i}`),
+    rowIds: Int32Array.from({ length: n }, (_, i) => i),
+  };
+}
+
+describe('the training loop on the native engine', () => {
+  const silent: ProgressSink = { batch: () => undefined, epoch: () => undefined, message: () => undefined };
+  const config = (over: Partial<TrainConfig> = {}): TrainConfig => ({
+    ...DEFAULT_TRAIN_CONFIG,
+    epochs: 2,
+    batchSize: 16,
+    learningRate: 3e-3,
+    patience: 0,
+    augment: DEFAULT_AUGMENT,
+    seed: 7,
+    ...over,
+  });
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'emodetect-native-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('learns a separable toy problem, validating through the native runtime', async () => {
+    const ds = stripes(240);
+    const { train, val } = resolveSplits(ds, 1);
+    const m = createModel({ arch: 'micro', labels: ds.classNames, seed: 1 });
+    const c = config({ epochs: 3 });
+    const result = await runTraining({
+      model: m,
+      data: { data: ds, train, val },
+      config: c,
+      runDir: path.join(dir, 'toy'),
+      progress: silent,
+      engine: createNativeEngine(m, { batchSize: c.batchSize, threads: 2 }),
+    });
+    expect(result.state.epoch).toBe(3);
+    expect(m.runtime).toBeUndefined();
+    // The weights came back into tfjs: tfjs alone now classifies the validation set.
+    const report = await evaluate(m, ds, val);
+    expect(report.accuracy).toBeGreaterThan(0.9);
+    expect(report.accuracy).toBeCloseTo(result.state.history[2].valAccuracy, 5);
+  });
+
+  it('resumes bit-identically from a checkpoint (weights, batch-norm statistics, Adam)', async () => {
+    const ds = stripes(96, 3);
+    const { train, val } = resolveSplits(ds, 1);
+    const fresh = () => createModel({ arch: 'micro', labels: ds.classNames, seed: 5 });
+    const c = config();
+    const whole = fresh();
+    await runTraining({
+      model: whole,
+      data: { data: ds, train, val },
+      config: c,
+      runDir: path.join(dir, 'whole'),
+      progress: silent,
+      engine: createNativeEngine(whole, { batchSize: 16, threads: 2 }),
+    });
+    const part = fresh();
+    const interrupt: ProgressSink = { ...silent, epoch: () => void process.emit('SIGINT') };
+    const first = await runTraining({
+      model: part,
+      data: { data: ds, train, val },
+      config: c,
+      runDir: path.join(dir, 'part'),
+      progress: interrupt,
+      engine: createNativeEngine(part, { batchSize: 16, threads: 2 }),
+    });
+    expect(first.interrupted).toBe(true);
+    const ckpt = await readCheckpoint(path.join(dir, 'part'));
+    expect(ckpt.state.epoch).toBe(1);
+    await runTraining({
+      model: ckpt.model,
+      data: { data: ds, train, val },
+      config: c,
+      runDir: path.join(dir, 'part'),
+      resume: ckpt,
+      progress: silent,
+      engine: createNativeEngine(ckpt.model, { batchSize: 16, threads: 2, optimizerWeights: ckpt.optimizerWeights }),
+    });
+    const a = whole.model.getWeights().map((t) => t.dataSync());
+    const b = ckpt.model.model.getWeights().map((t) => t.dataSync());
+    a.forEach((w, i) => expect(Array.from(b[i]), `weight ${i}`).toEqual(Array.from(w)));
   });
 });

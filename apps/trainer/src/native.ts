@@ -1,0 +1,54 @@
+/**
+ * The CLI's `--backend native`: training steps and classifier inference in C++ on oneDNN
+ * (@emodetect/native), with tfjs (wasm here) still loading, saving and running everything else.
+ * `auto` takes native when the library is built and runs the architecture, and says in one line
+ * why not otherwise.
+ */
+import { BACKEND_NAMES, type BackendName } from '@emodetect/backend/node';
+import { createModel, type EmotionModel } from '@emodetect/model';
+import { nativeSpec, nativeStatus, useNativeInference } from '@emodetect/native';
+import { UsageError } from './errors.ts';
+
+/** What `--backend` accepts in train, eval and detect. */
+export const CLI_BACKENDS = ['native', ...BACKEND_NAMES] as const;
+export type CliBackend = (typeof CLI_BACKENDS)[number];
+
+/** The tfjs backend to initialise for a `--backend` choice (native keeps tfjs' best for the rest). */
+export function tfjsBackend(b: CliBackend): BackendName {
+  return b === 'native' ? 'auto' : b;
+}
+
+interface Log {
+  info(text: string): void;
+}
+
+/**
+ * Whether `model` (or, before one exists, a fresh net of `arch`) runs natively for this choice:
+ * always for `native` (or a usage error saying why not), for `auto` when it can (else one line).
+ */
+export function chooseNative(cmd: string, requested: CliBackend, what: { arch?: string; model?: EmotionModel }, log: Log): boolean {
+  if (requested !== 'native' && requested !== 'auto') return false;
+  const status = nativeStatus();
+  let reason = status.reason;
+  if (status.available) {
+    try {
+      nativeSpec((what.model ?? createModel({ arch: what.arch ?? 'small' })).model);
+    } catch (e) {
+      reason = (e as Error).message;
+    }
+  }
+  if (!reason) return true;
+  if (requested === 'native') throw new UsageError(`${cmd}: --backend native: ${reason}`);
+  log.info(`native backend not used: ${reason}`);
+  return false;
+}
+
+/**
+ * Classify with the native executor from now on when `--backend` asks for it (or `auto` can);
+ * returns the line to log, or null when tfjs classifies.
+ */
+export function nativeInference(cmd: string, requested: CliBackend, m: EmotionModel, log: Log, batchSize = 256): string | null {
+  if (!chooseNative(cmd, requested, { model: m }, log)) return null;
+  const runtime = useNativeInference(m, { batchSize });
+  return `classifier: ${runtime.description}`;
+}
