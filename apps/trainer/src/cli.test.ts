@@ -139,12 +139,12 @@ describe('export', () => {
 });
 
 describe('training on the real FER2013', () => {
-  it('trains, survives a kill, resumes, and beats chance on PrivateTest', async () => {
+  it('trains natively, survives a kill, resumes to the same weights as an unbroken run, and beats chance on PrivateTest', async () => {
     const data = requireFer2013();
     const run = path.join(dir, 'fer');
     const args = ['train', '--data', data, '--arch', 'small', '--limit', '3000', '--val-limit', '600', '--epochs', '3'];
-    // Two workers on any machine, so that the run (and its accuracy) is the same everywhere.
-    args.push('--batch', '32', '--lr', '0.002', '--no-augment', '--workers', '2', '--out', run);
+    // The native backend (CI builds it), two threads on any machine, so that the run is the same everywhere.
+    args.push('--batch', '32', '--lr', '0.002', '--no-augment', '--backend', 'native', '--threads', '2', '--out', run);
 
     // Kill -9 in the middle of epoch 2, i.e. after the epoch-1 checkpoint was written.
     let epochLinesAtKill = 0;
@@ -186,6 +186,18 @@ describe('training on the real FER2013', () => {
     // The model records the command that started the run, not the one that resumed it.
     expect(meta.training.command).toBe(['emodetect', ...args].join(' '));
     expect(meta.input).toEqual({ height: 48, width: 48, channels: 1, mean: 0, std: 1 });
+    expect(meta.training.backend).toBe('native');
+
+    // Resuming is exact: the same run without the kill ends with byte-identical weights.
+    const unbroken = path.join(dir, 'fer-unbroken');
+    const whole = await cli([...args.slice(0, -1), unbroken]);
+    expect(whole.code, whole.stderr).toBe(0);
+    const [a, b] = await Promise.all([
+      readFile(path.join(run, 'last', 'weights.bin')),
+      readFile(path.join(unbroken, 'last', 'weights.bin')),
+    ]);
+    expect(a.length).toBeGreaterThan(1_000_000);
+    expect(a.equals(b)).toBe(true);
 
     const ev = await cli(['eval', '--model', run, '--data', data, '--split', 'PrivateTest', '--json']);
     expect(ev.code, ev.stderr).toBe(0);

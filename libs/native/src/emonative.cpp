@@ -88,6 +88,8 @@ struct Layer {
   int OH, OW, OC;  // output
   int k = 0, stride = 1, pad_t = 0, pad_l = 0, pad_b = 0, pad_r = 0;
   bool bias = false;
+  bool fuse_relu = false;  // batch-norm: the next layer is a ReLU computed in the same pass
+  bool fused = false;      // ReLU: computed by the batch-norm before it
   float momentum = 0.99f, eps = 1e-3f, rate = 0.f;
   std::vector<int> params;  // indices into Net::params, tfjs order
   Buf out, dout;            // output activations and their gradient (batch_max rows)
@@ -201,6 +203,8 @@ void build(Net& net, const std::string& spec) {
     net.layers.push_back(std::move(L));
   }
   if (net.layers.empty() || net.layers.back().op != Op::Softmax) throw std::runtime_error("the net must end in softmax");
+  for (size_t i = 0; i + 1 < net.layers.size(); i++)
+    if (net.layers[i].op == Op::BN && net.layers[i + 1].op == Op::Relu) net.layers[i].fuse_relu = net.layers[i + 1].fused = true;
   net.input.alloc(size_t(net.batch_max) * net.H * net.W * net.C);
   for (auto& L : net.layers) {
     size_t n = size_t(net.batch_max) * L.out_size();
@@ -347,12 +351,20 @@ void forward(Net& net, int n, bool training, uint64_t seed) {
         }
         const float* sc = scale.data();
         const float* sh = shift.data();
+        if (L.fuse_relu) {
+          float* yr = net.layers[li + 1].out.p;  // the ReLU's output; this layer's own stays unused
 #pragma omp parallel for schedule(static)
-        for (size_t i = 0; i < rows; i++)
-          for (int c = 0; c < C; c++) y[i * C + c] = x[i * C + c] * sc[c] + sh[c];
+          for (size_t i = 0; i < rows; i++)
+            for (int c = 0; c < C; c++) yr[i * C + c] = std::max(x[i * C + c] * sc[c] + sh[c], 0.f);
+        } else {
+#pragma omp parallel for schedule(static)
+          for (size_t i = 0; i < rows; i++)
+            for (int c = 0; c < C; c++) y[i * C + c] = x[i * C + c] * sc[c] + sh[c];
+        }
         break;
       }
       case Op::Relu: {
+        if (L.fused) break;
         size_t total = rows * L.C;
 #pragma omp parallel for schedule(static)
         for (size_t i = 0; i < total; i++) y[i] = x[i] > 0.f ? x[i] : 0.f;
@@ -482,31 +494,46 @@ void backward(Net& net, int n) {
         const float* gamma = net.params[L.params[0]]->w.p;
         float* dgamma = net.params[L.params[0]]->g.p;
         float* dbeta = net.params[L.params[1]]->g.p;
-        std::vector<double> sdy(C), sdyx(C);
-        channel_sums(dy, rows, C, nullptr, sdy.data());
-        // Σ dy·xhat = invstd · Σ dy·(x - mean)
+        // With a fused ReLU, the gradient at this layer's output is the ReLU's, masked by its output.
+        const float* g = L.fuse_relu ? net.layers[li + 1].dout.p : dy;
+        const float* mask = L.fuse_relu ? net.layers[li + 1].out.p : nullptr;
+        std::vector<double> sdy(C, 0.0), sdyx(C, 0.0);
         {
+          // One pass: Σ dy and Σ dy·(x - mean) per channel (Σ dy·xhat = invstd · the latter).
           int T = omp_get_max_threads();
-          std::vector<double> part(size_t(T) * C, 0.0);
+          std::vector<double> part(size_t(T) * 2 * C, 0.0);
           const float* mean = L.mean.p;
 #pragma omp parallel
           {
-            double* acc = part.data() + size_t(omp_get_thread_num()) * C;
-            std::vector<float> row(C);
+            double* acc = part.data() + size_t(omp_get_thread_num()) * 2 * C;
+            std::vector<float> r1(C), r2(C);
 #pragma omp for schedule(static)
             for (size_t blk = 0; blk < (rows + 63) / 64; blk++) {
-              std::fill(row.begin(), row.end(), 0.f);
+              std::fill(r1.begin(), r1.end(), 0.f);
+              std::fill(r2.begin(), r2.end(), 0.f);
               size_t end = std::min(rows, (blk + 1) * 64);
-              for (size_t i = blk * 64; i < end; i++)
-                for (int c = 0; c < C; c++) row[c] += dy[i * C + c] * (x[i * C + c] - mean[c]);
-              for (int c = 0; c < C; c++) acc[c] += row[c];
+              for (size_t i = blk * 64; i < end; i++) {
+                const float* gi = g + i * C;
+                const float* xi = x + i * C;
+                if (mask) {
+                  const float* mi = mask + i * C;
+                  for (int c = 0; c < C; c++) {
+                    float d = mi[c] > 0.f ? gi[c] : 0.f;
+                    r1[c] += d;
+                    r2[c] += d * (xi[c] - mean[c]);
+                  }
+                } else {
+                  for (int c = 0; c < C; c++) {
+                    r1[c] += gi[c];
+                    r2[c] += gi[c] * (xi[c] - mean[c]);
+                  }
+                }
+              }
+              for (int c = 0; c < C; c++) acc[c] += r1[c], acc[C + c] += r2[c];
             }
           }
-          for (int c = 0; c < C; c++) {
-            double s = 0;
-            for (int t = 0; t < T; t++) s += part[size_t(t) * C + c];
-            sdyx[c] = s;
-          }
+          for (int t = 0; t < T; t++)
+            for (int c = 0; c < C; c++) sdy[c] += part[size_t(t) * 2 * C + c], sdyx[c] += part[size_t(t) * 2 * C + C + c];
         }
         std::vector<float> a(C), bcoef(C), cc(C);
         for (int c = 0; c < C; c++) {
@@ -522,13 +549,15 @@ void backward(Net& net, int n) {
           const float *pa = a.data(), *pb = bcoef.data(), *pc = cc.data(), *mean = L.mean.p;
 #pragma omp parallel for schedule(static)
           for (size_t i = 0; i < rows; i++)
-            for (int c = 0; c < C; c++)
-              dx[i * C + c] = pa[c] * (dy[i * C + c] - pb[c] - (x[i * C + c] - mean[c]) * pc[c]);
+            for (int c = 0; c < C; c++) {
+              float d = mask ? (mask[i * C + c] > 0.f ? g[i * C + c] : 0.f) : g[i * C + c];
+              dx[i * C + c] = pa[c] * (d - pb[c] - (x[i * C + c] - mean[c]) * pc[c]);
+            }
         }
         break;
       }
       case Op::Relu: {
-        if (!dx) break;
+        if (!dx || L.fused) break;  // a fused ReLU's gradient is taken by the batch-norm before it
         size_t total = rows * L.C;
 #pragma omp parallel for schedule(static)
         for (size_t i = 0; i < total; i++) dx[i] = y[i] > 0.f ? dy[i] : 0.f;
