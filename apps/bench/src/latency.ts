@@ -1,13 +1,13 @@
 /**
  * `nx run bench:latency`: how fast the toolkit runs, per backend, on this machine.
  *
- *   node --import tsx apps/bench/src/latency.ts [--backends wasm,cpu] [--faces 1,3,8] [--frames 40]
+ *   node --import tsx apps/bench/src/latency.ts [--backends wasm,cpu,native] [--faces 1,3,8] [--frames 40]
  *        [--leak-frames 1000] [--model <dir>] [--detector short|full|both] [--tiles N] [--tile-fraction F]
  *        [--min-score X] [--refine]
  *        [--data fer2013.csv.gz]
  *        [--quick] [--out runs/bench-latency.json]
  *
- * For each backend:
+ * For each backend (`native`: the classifier natively, the face detector on wasm):
  * - the classifier alone: ms per face with one face per call (p50, p95, max) and in a batch of 64;
  * - whole 640x480 frames composed from FER2013 PrivateTest faces (textured backgrounds), with 1,
  *   3 and 8 upright-ish faces, and `mix` (the generator's defaults: 1-4 faces, rotated up to 12°,
@@ -34,6 +34,7 @@ import {
 } from '@emodetect/datasets/node';
 import { createNodeFaceDetector, iou, tileDetector, type FaceBox } from '@emodetect/face-detect/node';
 import { argmaxRows, bundledModelDir, loadModelFolder, predictProbabilities } from '@emodetect/model/node';
+import { useNativeInference } from '@emodetect/native';
 import { readFer2013, splitIndices, toUnitFloat, type ImageDataset } from '@emodetect/preprocess/node';
 import { createEmotionPipeline, createFrameLoop, createMeter } from '@emodetect/realtime';
 import { benchCommand, machineDescription, timing, type Timing } from './stats.ts';
@@ -96,11 +97,14 @@ interface Options {
   minScore: number | undefined;
 }
 
-async function benchBackend(backend: BackendName, ds: ImageDataset, pool: number[], o: Options): Promise<BackendResult> {
-  const info = await initNodeBackend({ backend });
+async function benchBackend(backend: BackendName | 'native', ds: ImageDataset, pool: number[], o: Options): Promise<BackendResult> {
+  // `native`: the classifier in C++ on oneDNN (@emodetect/native), the face detector on wasm.
+  const info = await initNodeBackend({ backend: backend === 'native' ? 'wasm' : backend });
   // Ground truth per face from face-mesh landmarks (not timed).
   const annotator = await createTileAnnotator();
   const model = await loadModelFolder(o.model);
+  const native = backend === 'native' ? useNativeInference(model, { batchSize: 64 }) : null;
+  if (native) info.name = `${info.name} + native classifier`;
   const base = await createNodeFaceDetector({ model: o.detector, maxFaces: 10, minScore: o.minScore });
   const detector = o.tiles > 0 ? tileDetector(base, { grid: o.tiles, tileFraction: o.tileFraction, refine: o.refine }) : base;
   const pipeline = createEmotionPipeline(detector, model);
@@ -193,6 +197,7 @@ async function benchBackend(backend: BackendName, ds: ImageDataset, pool: number
   const after = snap();
   detector.dispose();
   annotator.dispose();
+  native?.dispose();
   model.model.dispose();
   return {
     backend: info.name,
@@ -296,7 +301,7 @@ try {
   });
   const pool = splitIndices(ds, 'PrivateTest');
   const results: BackendResult[] = [];
-  for (const b of v.backends!.split(',')) results.push(await benchBackend(b as BackendName, ds, pool, o));
+  for (const b of v.backends!.split(',')) results.push(await benchBackend(b as BackendName | 'native', ds, pool, o));
   const command = benchCommand('latency');
   console.log(markdown(results, o, command));
   await fs.mkdir(path.dirname(v.out!), { recursive: true });

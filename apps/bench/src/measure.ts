@@ -15,9 +15,10 @@ export interface TrainBenchConfig {
   batch: number;
   /**
    * A tfjs backend with this project's kernels, `wasm-stock` (tfjs-backend-wasm as shipped), or
-   * `native` (the whole step in C++ on oneDNN, @emodetect/native).
+   * `native` (the whole step in C++ on oneDNN, @emodetect/native), `native-bf16` (its convolutions
+   * in bfloat16).
    */
-  backend: BackendName | 'wasm-stock' | 'native';
+  backend: BackendName | 'wasm-stock' | 'native' | 'native-bf16';
   /** Data-parallel workers (tfjs backends) or OpenMP threads (native). */
   workers: number;
   /** Timed steps (after one warm-up step). */
@@ -62,7 +63,7 @@ async function useStockWasm(): Promise<void> {
 }
 
 export async function measureTraining(c: TrainBenchConfig): Promise<TrainBenchResult> {
-  if (c.backend === 'native') return measureNative(c);
+  if (c.backend === 'native' || c.backend === 'native-bf16') return measureNative(c);
   let backendName: string;
   if (c.backend === 'wasm-stock') {
     await useStockWasm();
@@ -138,7 +139,11 @@ async function measureNative(c: TrainBenchConfig): Promise<TrainBenchResult> {
   const n = c.batch * (c.steps + 2);
   const ds = syntheticData(n);
   const idx = Array.from({ length: n }, (_, i) => i);
-  const engine = createNativeEngine(m, { batchSize: c.batch, threads: c.workers });
+  const engine = createNativeEngine(m, {
+    batchSize: c.batch,
+    threads: c.workers,
+    precision: c.backend === 'native-bf16' ? 'bf16' : 'fp32',
+  });
   let start = 0;
   let cpu0 = process.cpuUsage();
   let timed = 0;

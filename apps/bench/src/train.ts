@@ -7,7 +7,7 @@
  * Each configuration runs in its own process (kernel registrations are global to a process), and
  * the table compares them. `wasm-stock` is tfjs-backend-wasm as shipped; `wasm` adds this
  * project's kernels and gradients; `native` runs the whole step in C++ on oneDNN (its "workers"
- * are OpenMP threads; its profile is per layer kind). Add `cpu` to see tfjs' reference backend.
+ * are OpenMP threads; its profile is per layer kind), `native-bf16` with bfloat16 convolutions. Add `cpu` to see tfjs' reference backend.
  * Several architectures: --arch small,base.
  * Prints a Markdown table (or, with --json, the JSON) and writes every figure to --out.
  * --quick: the `micro` net, project kernels only, 1 worker, 2 steps (a smoke run).
@@ -44,7 +44,7 @@ const { values: v } = parseArgs({
   options: {
     arch: { type: 'string', default: 'small' },
     batch: { type: 'string', default: '64' },
-    backends: { type: 'string', default: 'wasm-stock,wasm,native' },
+    backends: { type: 'string', default: 'wasm-stock,wasm,native,native-bf16' },
     workers: { type: 'string', default: '1,2' },
     steps: { type: 'string', default: '4' },
     json: { type: 'boolean', default: false },
@@ -72,7 +72,7 @@ for (const arch of v.arch!.split(','))
         backend: backend as TrainBenchConfig['backend'],
         workers: w,
         // The native step is 10x shorter: time more of them.
-        steps: backend === 'native' ? Math.max(Number(v.steps), 20) : Number(v.steps),
+        steps: backend.startsWith('native') ? Math.max(Number(v.steps), 20) : Number(v.steps),
       });
     }
   }

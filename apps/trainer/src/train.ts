@@ -63,7 +63,9 @@ Options:
   --backend B            native | ${BACKEND_NAMES.join(' | ')} (default: auto = native when it is built
                          and runs the architecture, else the best tfjs backend). native runs the whole
                          step in C++ on oneDNN (Linux x64; needs libdnnl-dev, see README)
-  --threads N            native backend: CPU threads (default: ${defaultNativeThreads()}, or $EMODETECT_NATIVE_THREADS)`;
+  --threads N            native backend: CPU threads (default: ${defaultNativeThreads()}, or $EMODETECT_NATIVE_THREADS)
+  --precision P          native backend: fp32 | bf16 (default: fp32). bf16 runs the convolutions after the
+                         first in bfloat16 (AVX512-BF16 CPUs), about 1.5x faster; weights stay f32`;
 
 export async function trainCommand(argv: string[]): Promise<number> {
   const { values: v } = parseCommand('train', argv, {
@@ -90,12 +92,14 @@ export async function trainCommand(argv: string[]): Promise<number> {
     'skip-bad': { type: 'boolean' },
     backend: { type: 'string' },
     threads: { type: 'string' },
+    precision: { type: 'string' },
   });
   const cmd = 'train';
   if (!v.data) throw new UsageError('train: --data <csv|csv.gz|folder> is required (see emodetect train --help)');
   const arch = choiceOption(cmd, 'arch', v.arch, ARCHITECTURE_NAMES, 'small');
   const requested = choiceOption<CliBackend>(cmd, 'backend', v.backend, CLI_BACKENDS, 'auto');
   const threads = v.threads === undefined ? defaultNativeThreads() : intOption(cmd, 'threads', v.threads, 1);
+  const precision = choiceOption(cmd, 'precision', v.precision, ['fp32', 'bf16'] as const, 'fp32');
   const runDir = v.out ?? path.join('runs', arch);
   const log = stderrLog();
 
@@ -131,6 +135,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   // The native backend runs the steps; tfjs (wasm here) still holds the model, saves it and is the
   // fallback. `auto` takes native when the library loads and runs this architecture.
   const useNative = chooseNative(cmd, requested, { arch }, log);
+  if (v.precision && !useNative) throw new UsageError('train: --precision applies to the native backend only');
   const info = await initNodeBackend({ backend: tfjsBackend(requested) });
   if (useNative) config.workers = 1;
   else if (config.workers === 0) config.workers = ['wasm', 'cpu'].includes(info.name) ? defaultWorkers() : 1;
@@ -158,7 +163,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     (v.init ? await initialModel(v.init, arch, ds.classNames) : undefined) ??
     createModel({ arch, tta, seed: config.seed, labels: ds.classNames });
   const engine = useNative
-    ? createNativeEngine(model, { batchSize: config.batchSize, threads, optimizerWeights: resume?.optimizerWeights })
+    ? createNativeEngine(model, { batchSize: config.batchSize, threads, precision, optimizerWeights: resume?.optimizerWeights })
     : undefined;
   if (engine) log.info(`backend: ${engine.description}; tfjs ${info.name} saves and loads the model`);
   const runner = engine ? engine.description : `${config.workers} worker${config.workers > 1 ? 's' : ''}`;

@@ -89,6 +89,16 @@ const ARCHS: Architecture[] = [
     'four conv blocks (32-64-128-256), ~390k parameters: the CPU reference net',
   ),
   vggStyle(
+    'medium',
+    [
+      { filters: 64, convs: 2 },
+      { filters: 128, convs: 2 },
+      { filters: 256, convs: 1 },
+    ],
+    { dropout: 0.3 },
+    'VGG-style 64x2-128x2-256, ~0.6M parameters',
+  ),
+  vggStyle(
     'base',
     [
       { filters: 32, convs: 1 },
@@ -100,14 +110,15 @@ const ARCHS: Architecture[] = [
     'VGG-style 32-64x2-128x2-256x2, ~1.16M parameters: the native-trained default (3x the FLOPs of small)',
   ),
   vggStyle(
-    'medium',
+    'wide',
     [
-      { filters: 64, convs: 2 },
-      { filters: 128, convs: 2 },
+      { filters: 64, convs: 1 },
+      { filters: 128, convs: 1 },
       { filters: 256, convs: 1 },
+      { filters: 512, convs: 1 },
     ],
-    { dropout: 0.3 },
-    'VGG-style 64x2-128x2-256, ~0.6M parameters',
+    { dropout: 0.4 },
+    'four conv blocks (64-128-256-512), ~1.55M parameters: small at twice the width (4x its FLOPs)',
   ),
   vggStyle(
     'large',

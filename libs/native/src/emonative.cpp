@@ -74,6 +74,9 @@ struct Param {
 };
 
 struct ConvPlan {
+  bool bf16 = false;  // src, diff_dst and weights in bfloat16 (f32 outputs and gradients)
+  std::unique_ptr<reorder> src_to16, ddst_to16;  // f32 activations → the bf16 copies
+  memory src32, diff_dst32;                      // the f32 activations behind them
   std::unique_ptr<convolution_forward> fwd;
   std::unique_ptr<convolution_backward_data> bwd_data;
   std::unique_ptr<convolution_backward_weights> bwd_w;
@@ -93,6 +96,7 @@ struct Layer {
   float momentum = 0.99f, eps = 1e-3f, rate = 0.f;
   std::vector<int> params;  // indices into Net::params, tfjs order
   Buf out, dout;            // output activations and their gradient (batch_max rows)
+  Buf src16, dout16;        // bf16 convolutions: bf16 copies of the input and of dout
   Buf mean, invstd;         // batch-norm batch statistics
   std::vector<int32_t> argmax;  // max-pool: input index of each output's maximum
   Buf mask;                 // dropout: 0 or 1/keep per element
@@ -106,6 +110,7 @@ struct Net {
   stream strm{eng};
   int H, W, C, batch_max, classes = 0;
   int threads = 1;
+  bool bf16 = false;  // convolutions after the first in bfloat16 (AVX512-BF16), accumulating in f32
   double step = 0;  // Adam steps taken
   float beta1 = 0.9f, beta2 = 0.999f, adam_eps = 1e-7f;
   std::vector<Layer> layers;
@@ -221,31 +226,49 @@ ConvPlan& conv_plan(Net& net, size_t li, int n) {
   auto it = L.plans.find(n);
   if (it != L.plans.end()) return it->second;
   ConvPlan& P = L.plans[n];
+  // The first convolution (one input channel) stays in f32: it is cheap, and bf16 kernels want
+  // channels in multiples of 16.
+  P.bf16 = net.bf16 && li > 0 && L.C % 16 == 0;
+  const dt a = P.bf16 ? dt::bf16 : dt::f32;
   memory::dims strides{L.stride, L.stride}, pl{L.pad_t, L.pad_l}, pr{L.pad_b, L.pad_r};
-  memory::desc src_md({n, L.C, L.H, L.W}, dt::f32, tag::nhwc);
-  memory::desc dst_md({n, L.OC, L.OH, L.OW}, dt::f32, tag::nhwc);
+  memory::desc src32_md({n, L.C, L.H, L.W}, dt::f32, tag::nhwc), src_md({n, L.C, L.H, L.W}, a, tag::nhwc);
+  memory::desc dst_md({n, L.OC, L.OH, L.OW}, dt::f32, tag::nhwc), ddst_md({n, L.OC, L.OH, L.OW}, a, tag::nhwc);
   memory::desc w_user_md({L.OC, L.C, L.k, L.k}, dt::f32, tag::hwio);
-  memory::desc w_any({L.OC, L.C, L.k, L.k}, dt::f32, tag::any);
+  memory::desc w_any({L.OC, L.C, L.k, L.k}, a, tag::any), dw_any({L.OC, L.C, L.k, L.k}, dt::f32, tag::any);
   auto fd = convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, src_md, w_any, dst_md, strides, pl, pr);
   auto fpd = convolution_forward::primitive_desc(fd, net.eng);
   P.fwd = std::make_unique<convolution_forward>(fpd);
   Param& kp = *net.params[L.params[0]];
-  P.src = memory(src_md, net.eng, const_cast<float*>(in_of(net, li)));
+  P.src32 = memory(src32_md, net.eng, const_cast<float*>(in_of(net, li)));
+  P.diff_dst32 = memory(dst_md, net.eng, L.dout.p);
+  if (P.bf16) {
+    if (!L.src16.p) {
+      size_t in = size_t(net.batch_max) * L.in_size(), out = size_t(net.batch_max) * L.out_size();
+      L.src16.alloc((in + 1) / 2);
+      L.dout16.alloc((out + 1) / 2);
+    }
+    P.src = memory(src_md, net.eng, L.src16.p);
+    P.diff_dst = memory(ddst_md, net.eng, L.dout16.p);
+    P.src_to16 = std::make_unique<reorder>(P.src32, P.src);
+    P.ddst_to16 = std::make_unique<reorder>(P.diff_dst32, P.diff_dst);
+  } else {
+    P.src = P.src32;
+    P.diff_dst = P.diff_dst32;
+  }
   P.dst = memory(dst_md, net.eng, L.out.p);
-  P.diff_dst = memory(dst_md, net.eng, L.dout.p);
   P.w_user = memory(w_user_md, net.eng, kp.w.p);
   P.dw_user = memory(w_user_md, net.eng, kp.g.p);
   P.reorder_fwd = fpd.weights_desc() != w_user_md;
   P.w_fwd = P.reorder_fwd ? memory(fpd.weights_desc(), net.eng) : P.w_user;
   if (li > 0) {
-    auto bd = convolution_backward_data::desc(algorithm::convolution_direct, src_md, w_any, dst_md, strides, pl, pr);
+    auto bd = convolution_backward_data::desc(algorithm::convolution_direct, src32_md, w_any, ddst_md, strides, pl, pr);
     auto bpd = convolution_backward_data::primitive_desc(bd, net.eng, fpd);
     P.bwd_data = std::make_unique<convolution_backward_data>(bpd);
-    P.diff_src = memory(src_md, net.eng, net.layers[li - 1].dout.p);
+    P.diff_src = memory(src32_md, net.eng, net.layers[li - 1].dout.p);
     P.reorder_bwd = bpd.weights_desc() != w_user_md;
     P.w_bwd = !P.reorder_bwd ? P.w_user : bpd.weights_desc() == fpd.weights_desc() ? P.w_fwd : memory(bpd.weights_desc(), net.eng);
   }
-  auto wd = convolution_backward_weights::desc(algorithm::convolution_direct, src_md, w_any, dst_md, strides, pl, pr);
+  auto wd = convolution_backward_weights::desc(algorithm::convolution_direct, src_md, dw_any, ddst_md, strides, pl, pr);
   auto wpd = convolution_backward_weights::primitive_desc(wd, net.eng, fpd);
   P.bwd_w = std::make_unique<convolution_backward_weights>(wpd);
   P.reorder_dw = wpd.diff_weights_desc() != w_user_md;
@@ -311,6 +334,7 @@ void forward(Net& net, int n, bool training, uint64_t seed) {
     switch (L.op) {
       case Op::Conv: {
         ConvPlan& P = conv_plan(net, li, n);
+        if (P.src_to16) P.src_to16->execute(net.strm, P.src32, P.src);
         if (P.reorder_fwd) reorder(P.w_user, P.w_fwd).execute(net.strm, P.w_user, P.w_fwd);
         P.fwd->execute(net.strm, {{DNNL_ARG_SRC, P.src}, {DNNL_ARG_WEIGHTS, P.w_fwd}, {DNNL_ARG_DST, P.dst}});
         net.strm.wait();
@@ -479,6 +503,7 @@ void backward(Net& net, int n) {
           float* db = net.params[L.params[1]]->g.p;
           for (int c = 0; c < L.OC; c++) db[c] = float(s[c]);
         }
+        if (P.ddst_to16) P.ddst_to16->execute(net.strm, P.diff_dst32, P.diff_dst);
         P.bwd_w->execute(net.strm, {{DNNL_ARG_SRC, P.src}, {DNNL_ARG_DIFF_DST, P.diff_dst}, {DNNL_ARG_DIFF_WEIGHTS, P.dw_prim}});
         if (P.reorder_dw) reorder(P.dw_prim, P.dw_user).execute(net.strm, P.dw_prim, P.dw_user);
         if (dx) {
@@ -660,10 +685,11 @@ const char* emo_version() {
   return v.c_str();
 }
 
-void* emo_create(const char* spec, int H, int W, int C, int batch_max, int threads, char* err, int errlen) {
+void* emo_create(const char* spec, int H, int W, int C, int batch_max, int threads, int bf16, char* err, int errlen) {
   try {
     auto net = std::make_unique<Net>();
     net->H = H, net->W = W, net->C = C, net->batch_max = batch_max;
+    net->bf16 = bf16 != 0;
     net->threads = std::max(1, threads);
     if (H < 1 || W < 1 || C < 1 || batch_max < 1) throw std::runtime_error("bad input shape or batch size");
     omp_set_num_threads(net->threads);
