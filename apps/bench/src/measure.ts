@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend, type BackendName } from '@emodetect/backend/node';
+import { augmentImagesInto, DEFAULT_AUGMENT, Rng } from '@emodetect/augment';
 import { createModel } from '@emodetect/model';
 import type { ImageDataset } from '@emodetect/preprocess';
 import { DEFAULT_TRAIN_CONFIG, startShardWorkers, trainModel } from '@emodetect/train/node';
@@ -33,6 +34,8 @@ export interface TrainBenchResult extends TrainBenchConfig {
   /** Images per second of busy CPU time of the whole process (all threads), over the timed steps. */
   imagesPerCpuSecond?: number;
   msPerStep?: number;
+  /** Native: milliseconds per batch of the JavaScript augmentation (part of each step's time). */
+  augmentMs?: number;
   /** One profiled single-thread step: its wall time and every kernel's summed time, longest first. */
   topKernels?: { name: string; ms: number }[];
   profiledWallMs?: number;
@@ -190,6 +193,14 @@ async function measureNative(c: TrainBenchConfig): Promise<TrainBenchResult> {
     byKind.set(`${l.kind} fwd`, (byKind.get(`${l.kind} fwd`) ?? 0) + l.forwardMs);
     byKind.set(`${l.kind} bwd`, (byKind.get(`${l.kind} bwd`) ?? 0) + l.backwardMs);
   }
+  // The augmentation alone (JavaScript, on the event loop's thread), per batch.
+  const pixels = new Float32Array(c.batch * 2304).map((_, i) => (i % 251) / 251);
+  const out = new Float32Array(pixels.length);
+  const rng = new Rng(1);
+  augmentImagesInto(pixels, out, c.batch, 48, 48, DEFAULT_AUGMENT, rng);
+  const ta = performance.now();
+  for (let i = 0; i < 20; i++) augmentImagesInto(pixels, out, c.batch, 48, 48, DEFAULT_AUGMENT, rng);
+  const augmentMs = (performance.now() - ta) / 20;
   const topKernels = [...byKind]
     .filter(([, ms]) => ms > 0)
     .sort((a, b) => b[1] - a[1])
@@ -200,6 +211,7 @@ async function measureNative(c: TrainBenchConfig): Promise<TrainBenchResult> {
     imagesPerSecond: (c.batch / msPerStep) * 1000,
     imagesPerCpuSecond: (timed * c.batch) / ((cpu.user + cpu.system) / 1e6),
     msPerStep,
+    augmentMs,
     topKernels,
     profiledWallMs,
   };

@@ -19,9 +19,9 @@ interface Run {
 }
 
 /** Run the CLI; `onStderr` may kill it (returns true to send SIGKILL). */
-function cli(args: string[], onStderr?: (text: string) => boolean): Promise<Run> {
+function cli(args: string[], onStderr?: (text: string) => boolean, env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, EMODETECT_PROGRESS: 'json' } });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, EMODETECT_PROGRESS: 'json', ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -67,13 +67,24 @@ describe('bad input', () => {
     expect(unknown.code).toBe(2);
     expectOneLineError(unknown, /Unknown option '--frobnicate'/);
     const badArch = await cli(['train', '--data', 'x.csv', '--arch', 'huge']);
-    expectOneLineError(badArch, /--arch must be one of micro, small, medium, large/);
+    expectOneLineError(badArch, /--arch must be one of micro, small, medium, base, wide, large/);
     const badRefine = await cli(['detect', 'x.png', '--refine', 'maybe']);
     expect(badRefine.code).toBe(2);
     expectOneLineError(badRefine, /detect: --refine must be one of on, off/);
     const refineNoTiles = await cli(['detect', 'x.png', '--tiles', '0', '--refine', 'on']);
     expect(refineNoTiles.code).toBe(2);
     expectOneLineError(refineNoTiles, /detect: --refine on needs tiles/);
+  });
+
+  it('without the native library, --backend native is a one-line usage error and auto says it uses wasm', async () => {
+    const env = { EMODETECT_NATIVE_LIB: path.join(dir, 'no-such-lib.so') };
+    const data = path.join(dir, 'missing.csv.gz');
+    const native = await cli(['train', '--data', data, '--backend', 'native', '--out', path.join(dir, 'n0')], undefined, env);
+    expect(native.code).toBe(2);
+    expectOneLineError(native, /train: --backend native: .*no-such-lib\.so is not built \(apt-get install libdnnl-dev g\+\+/);
+    const auto = await cli(['train', '--data', data, '--out', path.join(dir, 'n1')], undefined, env);
+    expect(auto.stderr).toMatch(/native backend not used: .*no-such-lib\.so is not built/);
+    expect(auto.stderr).toMatch(/backend: wasm/);
   });
 
   it('a missing data file is named in one line', async () => {

@@ -107,7 +107,7 @@ const ARCHS: Architecture[] = [
       { filters: 256, convs: 2 },
     ],
     { dropout: 0.4 },
-    'VGG-style 32-64x2-128x2-256x2, ~1.16M parameters: the native-trained default (3x the FLOPs of small)',
+    'VGG-style 32-64x2-128x2-256x2, ~1.17M parameters: the native-trained default (3x the FLOPs of small)',
   ),
   vggStyle(
     'wide',
