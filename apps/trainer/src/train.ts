@@ -161,7 +161,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const model =
     resume?.model ??
     (v.init ? await initialModel(v.init, arch, ds.classNames) : undefined) ??
-    createModel({ arch, tta, seed: config.seed, labels: ds.classNames });
+    createModel({ arch, tta, seed: config.seed, labels: ds.classNames, name: runName(runDir) });
+  // A run's model is named after its run folder, not after the model it started from.
+  if (!resume) model.metadata.name = runName(runDir);
   const engine = useNative
     ? createNativeEngine(model, { batchSize: config.batchSize, threads, precision, optimizerWeights: resume?.optimizerWeights })
     : undefined;
@@ -237,6 +239,11 @@ async function initialModel(dir: string, arch: string, labels: readonly string[]
   }
   model.metadata.metrics = [];
   return model;
+}
+
+/** The name a run gives its model: its folder's name. */
+function runName(runDir: string): string {
+  return path.basename(path.resolve(runDir));
 }
 
 /**
