@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ImageDataset } from '@emodetect/preprocess';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -21,4 +22,35 @@ export function requireFer2013(file = 'fer2013.csv.gz'): string {
     );
   }
   return p;
+}
+
+/** A learnable toy set: class 0 = horizontal stripes, 1 = vertical stripes, 2 = dark noise. */
+export function toyStripes(n: number, seed = 1): ImageDataset {
+  let s = seed;
+  const rnd = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const pixels = new Uint8Array(n * 2304);
+  const labels = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = i % 3;
+    labels[i] = c;
+    const phase = Math.floor(rnd() * 6);
+    for (let y = 0; y < 48; y++) {
+      for (let x = 0; x < 48; x++) {
+        const on = c === 0 ? (y + phase) % 6 < 3 : c === 1 ? (x + phase) % 6 < 3 : false;
+        pixels[i * 2304 + y * 48 + x] = Math.min(255, (on ? 200 : 40) + Math.floor(rnd() * 40));
+      }
+    }
+  }
+  return {
+    width: 48,
+    height: 48,
+    count: n,
+    pixels,
+    labels,
+    classNames: ['h', 'v', 'dark'],
+    splits: new Uint8Array(n),
+    splitNames: ['all'],
+    origins: Array.from({ length: n }, (_, i) => `toy:${i}`),
+    rowIds: Int32Array.from({ length: n }, (_, i) => i),
+  };
 }

@@ -6,7 +6,7 @@
  * from the same `rng`, so the whole batch is a function of the rng state.
  */
 import type { AugmentConfig } from './config.ts';
-import { geometricTransform } from './geometry.ts';
+import { eraseRect, geometricTransform } from './geometry.ts';
 import type { Rng } from './rng.ts';
 
 /**
@@ -55,13 +55,8 @@ export function augmentImagesInto(
       }
     }
     if (cfg.erase > 0 && rng.next() < cfg.erase) {
-      const area = rng.uniform(0.02, 0.25) * width * height;
-      const aspect = Math.exp(rng.uniform(Math.log(0.3), Math.log(3.3)));
-      const eh = Math.min(height, Math.round(Math.sqrt(area * aspect)));
-      const ew = Math.min(width, Math.round(Math.sqrt(area / aspect)));
-      const y0 = rng.int(height - eh + 1);
-      const x0 = rng.int(width - ew + 1);
-      for (let y = y0; y < y0 + eh; y++) for (let x = x0; x < x0 + ew; x++) out[y * width + x] = rng.next();
+      const r = eraseRect(rng, width, height);
+      for (let y = r.y0; y < r.y0 + r.h; y++) for (let x = r.x0; x < r.x0 + r.w; x++) out[y * width + x] = rng.next();
     }
   }
 }

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '@emodetect/backend/node';
-import { augmentBatch, DEFAULT_AUGMENT, NO_AUGMENT, Rng } from './index.ts';
+import { augmentBatch, augmentImagesInto, DEFAULT_AUGMENT, NO_AUGMENT, Rng } from './index.ts';
 
 beforeAll(async () => {
   await initNodeBackend({ backend: 'wasm' });
@@ -43,5 +43,29 @@ describe('augmentBatch', () => {
     const a = new Rng(9).shuffle([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(new Rng(9).shuffle([1, 2, 3, 4, 5, 6, 7, 8])).toEqual(a);
     expect([...a].sort()).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+});
+
+describe('augmentImagesInto (plain arrays, for the native trainer)', () => {
+  it('draws the same parameters and warps like augmentBatch (erasing off: its noise comes from elsewhere)', () => {
+    const n = 6;
+    const src = Float32Array.from({ length: n * 48 * 48 }, (_, i) => ((i * 7919) % 256) / 255);
+    const cfg = { ...DEFAULT_AUGMENT, erase: 0 };
+    const want = tf.tidy(() => augmentBatch(tf.tensor4d(src, [n, 48, 48, 1]), cfg, new Rng(9)).dataSync());
+    const got = new Float32Array(src.length);
+    augmentImagesInto(src, got, n, 48, 48, cfg, new Rng(9));
+    let worst = 0;
+    for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
+    expect(worst).toBeLessThan(1e-4);
+  });
+
+  it('erases one rectangle with noise when erasing is certain, and refuses aliased buffers', () => {
+    const src = new Float32Array(48 * 48).fill(0.5);
+    const dst = new Float32Array(src.length);
+    augmentImagesInto(src, dst, 1, 48, 48, { ...NO_AUGMENT, erase: 1 }, new Rng(3));
+    const changed = dst.filter((v) => v !== 0.5).length;
+    expect(changed).toBeGreaterThan(0.02 * 48 * 48 * 0.9);
+    expect(changed).toBeLessThanOrEqual(0.25 * 48 * 48 * 1.1);
+    expect(() => augmentImagesInto(src, src, 1, 48, 48, NO_AUGMENT, new Rng(3))).toThrow(/must differ/);
   });
 });

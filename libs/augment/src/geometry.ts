@@ -1,4 +1,20 @@
 /** Geometry shared by the tensor and the plain-array augmenters. */
+import type { Rng } from './rng.ts';
+
+/**
+ * The rectangle random erasing covers (2%-25% of the area, aspect 0.3-3.3), drawn from `rng` in
+ * the same order by both augmenters.
+ */
+export function eraseRect(rng: Rng, width: number, height: number): { x0: number; y0: number; w: number; h: number } {
+  const area = rng.uniform(0.02, 0.25) * width * height;
+  const aspect = Math.exp(rng.uniform(Math.log(0.3), Math.log(3.3)));
+  const h = Math.min(height, Math.round(Math.sqrt(area * aspect)));
+  const w = Math.min(width, Math.round(Math.sqrt(area / aspect)));
+  const y0 = rng.int(height - h + 1);
+  const x0 = rng.int(width - w + 1);
+  return { x0, y0, w, h };
+}
+
 /** The projective transform (tf.image.transform's 8 numbers) mapping output to input pixels. */
 export function geometricTransform(
   width: number,

@@ -12,7 +12,7 @@ import { Rng } from './rng.ts';
 export { Rng } from './rng.ts';
 export { geometricTransform } from './geometry.ts';
 export { augmentImagesInto, warpBilinear } from './arrays.ts';
-import { geometricTransform } from './geometry.ts';
+import { eraseRect, geometricTransform } from './geometry.ts';
 
 export { DEFAULT_AUGMENT, NO_AUGMENT, type AugmentConfig } from './config.ts';
 import type { AugmentConfig } from './config.ts';
@@ -43,13 +43,8 @@ export function augmentBatch(x: tf.Tensor4D, cfg: AugmentConfig, rng: Rng): tf.T
     contrast[i] = 1 + rng.uniform(-cfg.contrast, cfg.contrast);
     bias[i] = rng.uniform(-cfg.brightness, cfg.brightness);
     if (eraseMask && rng.next() < cfg.erase) {
-      const area = rng.uniform(0.02, 0.25) * w * h;
-      const aspect = Math.exp(rng.uniform(Math.log(0.3), Math.log(3.3)));
-      const eh = Math.min(h, Math.round(Math.sqrt(area * aspect)));
-      const ew = Math.min(w, Math.round(Math.sqrt(area / aspect)));
-      const y0 = rng.int(h - eh + 1);
-      const x0 = rng.int(w - ew + 1);
-      for (let y = y0; y < y0 + eh; y++) eraseMask.fill(0, i * h * w + y * w + x0, i * h * w + y * w + x0 + ew);
+      const r = eraseRect(rng, w, h);
+      for (let y = r.y0; y < r.y0 + r.h; y++) eraseMask.fill(0, i * h * w + y * w + r.x0, i * h * w + y * w + r.x0 + r.w);
     }
   }
   return tf.tidy(() => {

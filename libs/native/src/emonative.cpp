@@ -311,6 +311,17 @@ void channel_sums(const float* x, size_t M, int C, const float* sub, double* out
 
 inline double now_ms() { return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
+// Adds the milliseconds of its scope to *acc (when profiling; acc null otherwise).
+struct LayerTimer {
+  double* acc;
+  double t0;
+  explicit LayerTimer(double* a) : acc(a), t0(a ? now_ms() : 0) {}
+  ~LayerTimer() {
+    if (acc) *acc += now_ms() - t0;
+  }
+};
+
+
 inline uint64_t mix64(uint64_t z) {
   z += 0x9e3779b97f4a7c15ULL;
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -320,13 +331,7 @@ inline uint64_t mix64(uint64_t z) {
 
 void forward(Net& net, int n, bool training, uint64_t seed) {
   for (size_t li = 0; li < net.layers.size(); li++) {
-    struct Tick {
-      double* acc;
-      double t0;
-      ~Tick() {
-        if (acc) *acc += now_ms() - t0;
-      }
-    } tick{net.profile ? &net.fwd_ms[li] : nullptr, net.profile ? now_ms() : 0};
+    LayerTimer timer(net.profile ? &net.fwd_ms[li] : nullptr);
     Layer& L = net.layers[li];
     const float* x = in_of(net, li);
     float* y = L.out.p;
@@ -481,13 +486,7 @@ void forward(Net& net, int n, bool training, uint64_t seed) {
 // Backward pass from the softmax's input gradient (already in the layer before softmax's dout).
 void backward(Net& net, int n) {
   for (size_t li = net.layers.size() - 1; li-- > 0;) {
-    struct Tick {
-      double* acc;
-      double t0;
-      ~Tick() {
-        if (acc) *acc += now_ms() - t0;
-      }
-    } tick{net.profile ? &net.bwd_ms[li] : nullptr, net.profile ? now_ms() : 0};
+    LayerTimer timer(net.profile ? &net.bwd_ms[li] : nullptr);
     Layer& L = net.layers[li];
     const float* x = in_of(net, li);
     const float* y = L.out.p;

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { DEFAULT_AUGMENT } from '@emodetect/augment';
 import { createModel } from '@emodetect/model';
-import type { ImageDataset } from '@emodetect/preprocess';
+import { toyStripes as stripes } from '../../../tools/test-data.ts';
 import {
   DEFAULT_TRAIN_CONFIG,
   evaluate,
@@ -165,35 +165,6 @@ describe('NativeNet against tfjs (cpu backend)', () => {
     }
   });
 });
-
-/** A learnable toy set: class 0 = horizontal stripes, 1 = vertical stripes, 2 = dark noise. */
-function stripes(n: number, seed = 1): ImageDataset {
-  const r = rand(n * 2305, seed);
-  const pixels = new Uint8Array(n * 2304);
-  const labels = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const c = i % 3;
-    labels[i] = c;
-    const phase = Math.floor(r[n * 2304 + i] * 6);
-    for (let y = 0; y < 48; y++)
-      for (let x = 0; x < 48; x++) {
-        const on = c === 0 ? (y + phase) % 6 < 3 : c === 1 ? (x + phase) % 6 < 3 : false;
-        pixels[i * 2304 + y * 48 + x] = Math.min(255, (on ? 200 : 40) + Math.floor(r[i * 2304 + y * 48 + x] * 40));
-      }
-  }
-  return {
-    width: 48,
-    height: 48,
-    count: n,
-    pixels,
-    labels,
-    classNames: ['h', 'v', 'dark'],
-    splits: new Uint8Array(n),
-    splitNames: ['all'],
-    origins: Array.from({ length: n }, (_, i) => `toy:${i}`),
-    rowIds: Int32Array.from({ length: n }, (_, i) => i),
-  };
-}
 
 describe('bf16 convolutions', () => {
   it('give the fp32 step loss and gradients to bfloat16 precision', async () => {
