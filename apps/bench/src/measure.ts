@@ -3,6 +3,7 @@
  * training loop (augmentation, data-parallel workers, Adam) on synthetic 48x48 data, and one
  * profiled step to show where the time goes.
  */
+import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend, type BackendName } from '@emodetect/backend/node';
 import { augmentImagesInto, DEFAULT_AUGMENT, Rng } from '@emodetect/augment';
@@ -36,6 +37,8 @@ export interface TrainBenchResult extends TrainBenchConfig {
   msPerStep?: number;
   /** Native: milliseconds per batch of the JavaScript augmentation (part of each step's time). */
   augmentMs?: number;
+  /** Native, Linux: minor page faults of the whole process per timed step. */
+  pageFaultsPerStep?: number;
   /** One profiled single-thread step: its wall time and every kernel's summed time, longest first. */
   topKernels?: { name: string; ms: number }[];
   profiledWallMs?: number;
@@ -152,6 +155,7 @@ async function measureNative(c: TrainBenchConfig): Promise<TrainBenchResult> {
   let timed = 0;
   let calls = 0;
   let profiledWallMs = 0;
+  let faults0 = 0;
   try {
     await trainModel(
       m,
@@ -163,6 +167,7 @@ async function measureNative(c: TrainBenchConfig): Promise<TrainBenchResult> {
           if (b.batch === 2) {
             start = performance.now();
             cpu0 = process.cpuUsage();
+            faults0 = minorFaults();
           } else if (b.batch > 2) timed++;
         },
       },
@@ -188,6 +193,7 @@ async function measureNative(c: TrainBenchConfig): Promise<TrainBenchResult> {
   }
   const msPerStep = (performance.now() - start) / timed;
   const cpu = process.cpuUsage(cpu0);
+  const pageFaultsPerStep = (minorFaults() - faults0) / timed;
   const byKind = new Map<string, number>();
   for (const l of engine.net.profileResult()) {
     byKind.set(`${l.kind} fwd`, (byKind.get(`${l.kind} fwd`) ?? 0) + l.forwardMs);
@@ -212,7 +218,17 @@ async function measureNative(c: TrainBenchConfig): Promise<TrainBenchResult> {
     imagesPerCpuSecond: (timed * c.batch) / ((cpu.user + cpu.system) / 1e6),
     msPerStep,
     augmentMs,
+    pageFaultsPerStep,
     topKernels,
     profiledWallMs,
   };
+}
+
+/** Minor page faults of this process so far (Linux; 0 elsewhere). */
+function minorFaults(): number {
+  try {
+    return Number(readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')[7]);
+  } catch {
+    return 0;
+  }
 }

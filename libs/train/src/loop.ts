@@ -158,14 +158,21 @@ function targets(ds: ImageDataset, idx: ArrayLike<number>, smoothing: number): F
 }
 
 /** The request for one shard of a batch: pixels, targets, loss weights and its two seeds. */
-function shardRequest(ds: ImageDataset, part: Int32Array, cfg: TrainConfig, classWeight: number[], rng: Rng): ShardRequest {
+function shardRequest(
+  ds: ImageDataset,
+  part: Int32Array,
+  cfg: TrainConfig,
+  classWeight: number[],
+  rng: Rng,
+  pixels?: Float32Array,
+): ShardRequest {
   const per = ds.width * ds.height;
   return {
     n: part.length,
     height: ds.height,
     width: ds.width,
     classes: ds.classNames.length,
-    pixels: gatherImages(ds, part, new Float32Array(part.length * per)),
+    pixels: gatherImages(ds, part, pixels?.subarray(0, part.length * per) ?? new Float32Array(part.length * per)),
     targets: targets(ds, part, cfg.labelSmoothing),
     sampleWeights: Float32Array.from(part, (j) => classWeight[ds.labels[j]]),
     augment: cfg.augment,
@@ -263,6 +270,9 @@ export async function trainModel(
   };
   const tfjsRuntime = m.runtime;
   if (engine) m.runtime = engine.runtime;
+  // The engine reads each batch before the next is made: one buffer serves every batch (a fresh
+  // 0.6 MB array per step cost about 140 page faults).
+  const batchPixels = engine ? new Float32Array(cfg.batchSize * ds.width * ds.height) : undefined;
 
   const counts = classCounts(ds, d.train);
   const classWeight = counts.map((c) => (cfg.classWeights === 'balanced' && c > 0 ? d.train.length / (k * c) : 1));
@@ -292,7 +302,7 @@ export async function trainModel(
           let lossValue: number;
           let hitValue: number;
           if (engine) {
-            const r = await engine.step(shardRequest(ds, idx, cfg, classWeight, rng), learningRate);
+            const r = await engine.step(shardRequest(ds, idx, cfg, classWeight, rng, batchPixels), learningRate);
             lossValue = r.lossSum / r.weightSum;
             hitValue = r.hits;
           } else {
