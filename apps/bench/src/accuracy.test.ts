@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '@emodetect/backend/node';
-import { bundledModelDir } from '@emodetect/model/node';
+import { bundledModelDir, DEFAULT_MODEL_NAME } from '@emodetect/model/node';
 import { readFer2013 } from '@emodetect/preprocess/node';
 import { requireFer2013 } from '../../../tools/test-data.ts';
 import { accuracyMarkdown, benchAccuracy, type AccuracyBenchResult } from './accuracy.ts';
@@ -20,7 +20,7 @@ beforeAll(async () => {
 
 describe('bench:accuracy (quick)', () => {
   it('measures ours, face-api.js and Human on the same faces', () => {
-    expect(result.rows.map((r) => r.name)).toEqual(['emodetect fer-small', 'face-api.js expression', 'Human emotion']);
+    expect(result.rows.map((r) => r.name)).toEqual([`emodetect ${DEFAULT_MODEL_NAME}`, 'face-api.js expression', 'Human emotion']);
     expect(result.faces).toBe(300);
     for (const r of result.rows) {
       expect(r.privateTest.n).toBe(300);
@@ -37,7 +37,7 @@ describe('bench:accuracy (quick)', () => {
     // On all 3,589 faces: face-api.js 58.9%, Human 66.6% (wasm, measured by the workplace).
     expect(acc['face-api.js expression']).toBeGreaterThan(0.5);
     expect(acc['Human emotion']).toBeGreaterThan(0.55);
-    expect(acc['emodetect fer-small']).toBeGreaterThan(0.45);
+    expect(acc[`emodetect ${DEFAULT_MODEL_NAME}`]).toBeGreaterThan(0.45);
   });
 
   it('prints a Markdown table with the measured rows and the published figures apart', () => {

@@ -24,7 +24,7 @@ tracked across frames and their scores smoothed. A video that is corrupt or cut 
 results up to that point.
 
 Options:
-  --model <dir>        model folder (default: the bundled models/fer-small)
+  --model <dir>        model folder (default: the bundled models/fer-base)
   --json               images: one JSON object {"files": [{"file", "faces": [{"box", "score", "emotion", "scores"}]}]};
                        videos: one JSON line per frame {"file", "frame", "time", "faces": [... with "track"]}
   --csv                one CSV row per face: file, frame, time, face, x, y, width, height, score, emotion, class scores

@@ -18,7 +18,7 @@ Evaluate a model folder (or a run folder, whose model/ is used) on one split of 
 
 Options:
   --model <dir>      model folder with model.json, weights and metadata.json
-                     (default: the bundled models/fer-small)
+                     (default: the bundled models/fer-base)
   --data <path>      FER2013 CSV (.csv/.csv.gz) or image folder (required)
   --split S          PrivateTest | PublicTest | Training | val | a folder split name (default: PrivateTest
                      for FER2013, else test or val)

@@ -15,7 +15,7 @@ tfjs dequantises them when it loads the model, in Node and in the browser. Measu
 change with emodetect eval on both folders.
 
 Options:
-  --model <dir>        model folder (default: the bundled models/fer-small)
+  --model <dir>        model folder (default: the bundled models/fer-base)
   --out <dir>          where to write the exported folder (required; replaced atomically)
   --quantize Q         ${QUANTIZATIONS.join(' | ')} (default: uint8)`;
 

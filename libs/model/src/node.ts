@@ -17,7 +17,7 @@ export class ModelLoadError extends Error {
 const WEIGHTS_FILE = 'weights.bin';
 
 /** The model used when none is named: shipped in the repository's `models/` folder. */
-export const DEFAULT_MODEL_NAME = 'fer-small';
+export const DEFAULT_MODEL_NAME = 'fer-base';
 
 /** Folder of a model shipped in the repository's `models/` folder. */
 export function bundledModelDir(name: string = DEFAULT_MODEL_NAME): string {
