@@ -112,7 +112,7 @@ struct Net {
   int threads = 1;
   bool bf16 = false;  // convolutions after the first in bfloat16 (AVX512-BF16), accumulating in f32
   double step = 0;  // Adam steps taken
-  float beta1 = 0.9f, beta2 = 0.999f, adam_eps = 1e-7f;
+  float beta1 = 0.9f, beta2 = 0.999f, adam_eps = 1e-7f;  // tfjs Adam's defaults (epsilon: its float32 backend epsilon)
   std::vector<Layer> layers;
   std::vector<std::unique_ptr<Param>> params;
   bool profile = false;  // accumulate per-layer forward/backward milliseconds
@@ -746,10 +746,6 @@ int emo_set_param(void* h, int i, int which, const float* src) {
 }
 double emo_get_step(void* h) { return static_cast<Net*>(h)->step; }
 void emo_set_step(void* h, double t) { static_cast<Net*>(h)->step = t; }
-void emo_set_adam(void* h, float beta1, float beta2, float eps) {
-  Net* net = static_cast<Net*>(h);
-  net->beta1 = beta1, net->beta2 = beta2, net->adam_eps = eps;
-}
 
 // One training step on n images (NHWC, already augmented), n x classes targets and n sample
 // weights. Gradients are those of Σ w·CE / Σ w; `apply` 0 leaves the weights (for tests).

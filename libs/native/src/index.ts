@@ -10,6 +10,7 @@
  */
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { augmentImagesInto, Rng } from '@emodetect/augment';
@@ -51,7 +52,6 @@ interface Lib {
   setParam: KoffiFn;
   getStep: KoffiFn;
   setStep: KoffiFn;
-  setAdam: KoffiFn;
   trainStep: KoffiFn;
   forward: KoffiFn;
   layerCount: KoffiFn;
@@ -92,7 +92,6 @@ function load(): { lib: Lib | null; status: NativeStatus } {
       setParam: l.func('int emo_set_param(void *h, int i, int which, const float *src)'),
       getStep: l.func('double emo_get_step(void *h)'),
       setStep: l.func('void emo_set_step(void *h, double t)'),
-      setAdam: l.func('void emo_set_adam(void *h, float b1, float b2, float eps)'),
       trainStep: l.func(
         'int emo_train_step(void *h, int n, const float *x, const float *t, const float *sw, float lr, double seed, int apply, float *out, char *err, int errlen)',
       ),
@@ -113,19 +112,15 @@ export function nativeStatus(): NativeStatus {
 }
 
 /**
- * Threads for the native step: both cores by default, `EMODETECT_NATIVE_THREADS` to override.
+ * Threads for the native step: one per core (at most 8) by default, `EMODETECT_NATIVE_THREADS` to override.
  * (OpenMP waits passively, so a busy machine loses little; see BENCHMARKS.md.)
  */
 export function defaultNativeThreads(): number {
   const env = Number(process.env.EMODETECT_NATIVE_THREADS);
   if (Number.isInteger(env) && env > 0) return env;
-  return Math.max(1, Math.min(8, navigatorCores()));
+  return Math.max(1, Math.min(8, availableParallelism()));
 }
 
-function navigatorCores(): number {
-  const n = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
-  return typeof n === 'number' && n > 0 ? n : 2;
-}
 
 type Config = Record<string, unknown>;
 const pair = (v: unknown): [number, number] => (Array.isArray(v) ? [Number(v[0]), Number(v[1] ?? v[0])] : [Number(v), Number(v)]);
