@@ -27,6 +27,8 @@ Options:
   --report <dir>     also write report.md, report.json and confusion.svg there
   --dedupe           leave out faces that are pixel-identical to a Training face (FER2013 leaks 288
                      PrivateTest faces); without it both accuracies are reported on stderr
+  --ferplus <csv>    score against the FER+ relabels (fer2013new.csv: the plurality of ten
+                     annotators) instead of FER2013's labels; faces without a FER+ emotion are left out
   --limit N          evaluate a stratified subset of N images
   --skip-bad         skip unreadable rows/images instead of stopping
   --backend B        native | ${BACKEND_NAMES.join(' | ')} (default: auto = native when it is
@@ -56,6 +58,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
     dedupe: { type: 'boolean' },
     report: { type: 'string' },
     limit: { type: 'string' },
+    ferplus: { type: 'string' },
     'skip-bad': { type: 'boolean' },
     backend: { type: 'string' },
   });
@@ -70,7 +73,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const m = await loadModelFolder(modelDir);
   const native = nativeInference('eval', backend, m, log);
   if (native) log.info(native);
-  const ds = await loadDataset(v.data, { skipBad: Boolean(v['skip-bad']), size: m.metadata.input.width }, log);
+  const ds = await loadDataset(v.data, { skipBad: Boolean(v['skip-bad']), size: m.metadata.input.width, ferPlus: v.ferplus }, log);
   const defaultSplit = ['PrivateTest', 'test', 'val'].find((s) => s === 'val' || ds.splitNames.includes(s)) ?? 'val';
   const split = v.split ?? defaultSplit;
   const seed = m.metadata.training?.seed ?? 42;
@@ -87,7 +90,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const secs = (performance.now() - t0) / 1000;
   // --dedupe reports (and prints as JSON) only the faces that are not also in Training.
   const r = v.dedupe ? e.dedup : e.all;
-  const what = `${split}${v.dedupe ? ` without ${e.duplicates} faces also in Training` : ''}`;
+  const what = `${split}${v.ferplus ? ' (FER+ labels)' : ''}${v.dedupe ? ` without ${e.duplicates} faces also in Training` : ''}`;
   log.info(
     `${modelDir} on ${what} (${r.n} images): accuracy ${pct(r.accuracy)}%, macro F1 ${pct(r.macroF1)}% [${(e.all.n / secs).toFixed(0)} img/s]`,
   );
