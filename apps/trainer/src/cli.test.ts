@@ -136,6 +136,24 @@ describe('bad input', () => {
   });
 });
 
+describe('eval --ferplus', () => {
+  it('scores against the FER+ relabels, and names a missing FER+ file in one line', async () => {
+    const data = requireFer2013();
+    const ferplus = requireFer2013('fer2013new.csv');
+    const out = path.join(dir, 'ferplus-report');
+    const r = await cli(['eval', '--model', 'models/fer-small', '--data', data, '--ferplus', ferplus, '--limit', '300', '--report', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/FER\+ majority labels from .*: 35709 of 35887 images have votes/);
+    expect(r.stderr).toMatch(/PrivateTest \(FER\+ labels\)/);
+    const report = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8'));
+    expect(report.n).toBe(300);
+    expect(report.accuracy).toBeGreaterThan(0.4);
+    const missing = await cli(['eval', '--data', data, '--ferplus', path.join(dir, 'nope.csv')]);
+    expect(missing.code).toBe(1);
+    expectOneLineError(missing, /nope\.csv/);
+  }, 120_000);
+});
+
 describe('export', () => {
   it('writes the bundled model with float16 weights at half the size; --out is required', async () => {
     const usage = await cli(['export']);
