@@ -31,10 +31,14 @@ export function chooseNative(cmd: string, requested: CliBackend, what: { arch?: 
   const status = nativeStatus();
   let reason = status.reason;
   if (status.available) {
+    // Before a model exists, a fresh net of the architecture is read, then freed.
+    const probe = what.model ? null : createModel({ arch: what.arch ?? 'small' });
     try {
-      nativeSpec((what.model ?? createModel({ arch: what.arch ?? 'small' })).model);
+      nativeSpec((what.model ?? probe!).model);
     } catch (e) {
       reason = (e as Error).message;
+    } finally {
+      probe?.model.dispose();
     }
   }
   if (!reason) return true;

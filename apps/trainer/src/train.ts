@@ -139,8 +139,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const info = await initNodeBackend({ backend: tfjsBackend(requested) });
   if (useNative) config.workers = 1;
   else if (config.workers === 0) config.workers = ['wasm', 'cpu'].includes(info.name) ? defaultWorkers() : 1;
-  if (!useNative) log.info(describeBackend(info));
-  for (const s of info.skipped) if (!useNative) log.info(`  (skipped ${s.backend}: ${s.reason})`);
+  if (!useNative) {
+    log.info(describeBackend(info));
+    for (const s of info.skipped) log.info(`  (skipped ${s.backend}: ${s.reason})`);
+  }
 
   if (v.resume) {
     resume = await readCheckpoint(runDir);

@@ -724,7 +724,6 @@ int emo_classes(void* h) { return static_cast<Net*>(h)->classes; }
 int emo_param_count(void* h) { return int(static_cast<Net*>(h)->params.size()); }
 int emo_param_size(void* h, int i) { return int(static_cast<Net*>(h)->params.at(i)->w.n); }
 int emo_param_trainable(void* h, int i) { return static_cast<Net*>(h)->params.at(i)->trainable ? 1 : 0; }
-void emo_set_threads(void* h, int t) { static_cast<Net*>(h)->threads = std::max(1, t); }
 
 // which: 0 value, 1 gradient, 2 Adam first moment, 3 Adam second moment.
 static Buf* param_buf(Net* net, int i, int which) {

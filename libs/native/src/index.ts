@@ -47,7 +47,6 @@ interface Lib {
   paramCount: KoffiFn;
   paramSize: KoffiFn;
   paramTrainable: KoffiFn;
-  setThreads: KoffiFn;
   getParam: KoffiFn;
   setParam: KoffiFn;
   getStep: KoffiFn;
@@ -87,7 +86,6 @@ function load(): { lib: Lib | null; status: NativeStatus } {
       paramCount: l.func('int emo_param_count(void *h)'),
       paramSize: l.func('int emo_param_size(void *h, int i)'),
       paramTrainable: l.func('int emo_param_trainable(void *h, int i)'),
-      setThreads: l.func('void emo_set_threads(void *h, int t)'),
       getParam: l.func('int emo_get_param(void *h, int i, int which, float *dst)'),
       setParam: l.func('int emo_set_param(void *h, int i, int which, const float *src)'),
       getStep: l.func('double emo_get_step(void *h)'),
@@ -120,7 +118,6 @@ export function defaultNativeThreads(): number {
   if (Number.isInteger(env) && env > 0) return env;
   return Math.max(1, Math.min(8, availableParallelism()));
 }
-
 
 type Config = Record<string, unknown>;
 const pair = (v: unknown): [number, number] => (Array.isArray(v) ? [Number(v[0]), Number(v[1] ?? v[0])] : [Number(v), Number(v)]);
@@ -342,10 +339,6 @@ export class NativeNet {
     return Array.from({ length: n }, (_, i) => ({ layer: i, kind: this.layers[i], forwardMs: out[i], backwardMs: out[n + i] }));
   }
 
-  set threads(t: number) {
-    this.lib.setThreads(this.h(), t);
-  }
-
   /** Copy the tfjs variables' values (weights and batch-norm statistics) into the native net. */
   pushWeights(): void {
     this.variables.forEach((v, i) => {
@@ -377,15 +370,15 @@ export class NativeNet {
     return out;
   }
 
-  private trainableVariables(): { v: LayerVariable; i: number }[] {
-    const list = this.variables.map((v, i) => ({ v, i })).filter(({ i }) => this.trainable[i]);
-    return list;
+  /** The trainable variables by their tfjs variable name, with their native parameter index. */
+  private trainableByName(): Map<string, { v: LayerVariable; i: number }> {
+    return new Map(this.variables.flatMap((v, i) => (this.trainable[i] ? [[(v.read() as tf.Variable).name, { v, i }] as const] : [])));
   }
 
   /** Adam's state in tfjs' named format (readable by tfjs' `optimizer.setWeights`). */
   optimizerState(order: readonly string[]): NamedArray[] {
     const out: NamedArray[] = [{ name: 'iter', values: Float32Array.of(this.lib.getStep(this.h()) as number), shape: [] }];
-    const byName = new Map(this.trainableVariables().map((x) => [(x.v.read() as tf.Variable).name, x]));
+    const byName = this.trainableByName();
     const moments: NamedArray[][] = [[], []];
     for (const name of order) {
       const x = byName.get(name);
@@ -405,7 +398,7 @@ export class NativeNet {
    * `setWeights`, entries are matched by position: variable names change from one load to the next.
    */
   setOptimizerState(state: readonly NamedArray[], order: readonly string[]): void {
-    const byName = new Map(this.trainableVariables().map((x) => [(x.v.read() as tf.Variable).name, x]));
+    const byName = this.trainableByName();
     const rest = state.filter((s) => s.name !== 'iter');
     const iter = state.find((s) => s.name === 'iter');
     if (!iter || rest.length !== 2 * order.length)
