@@ -98,7 +98,9 @@ if (v.json) {
         ? `| ${r.arch} | ${r.backend} | ${r.workers} | ${r.imagesPerSecond!.toFixed(1)} | ${r.imagesPerCpuSecond?.toFixed(1) ?? '–'} | ${r.msPerStep!.toFixed(r.msPerStep! < 100 ? 1 : 0)} | ${r.profiledWallMs!.toFixed(r.profiledWallMs! < 100 ? 1 : 0)} | ${r
             .topKernels!.slice(0, 6)
             .map((k) => `${k.name} ${k.ms.toFixed(k.ms < 10 ? 1 : 0)}`)
-            .join(', ')}${r.augmentMs !== undefined ? `; augmentation (JS) ${r.augmentMs.toFixed(1)}` : ''}${r.pageFaultsPerStep !== undefined ? `; ${r.pageFaultsPerStep.toFixed(0)} page faults per step` : ''} |`
+            .join(
+              ', ',
+            )}${r.augmentMs !== undefined ? `; augmentation (JS) ${r.augmentMs.toFixed(1)}` : ''}${r.pageFaultsPerStep !== undefined ? `; ${r.pageFaultsPerStep.toFixed(0)} page faults per step` : ''} |`
         : `| ${r.arch} | ${r.backend} | ${r.workers} | – | – | – | does not run: ${r.error} | |`,
     ),
   ];

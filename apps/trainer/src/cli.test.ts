@@ -67,7 +67,7 @@ describe('bad input', () => {
     expect(unknown.code).toBe(2);
     expectOneLineError(unknown, /Unknown option '--frobnicate'/);
     const badArch = await cli(['train', '--data', 'x.csv', '--arch', 'huge']);
-    expectOneLineError(badArch, /--arch must be one of micro, small, medium, base, wide, large/);
+    expectOneLineError(badArch, /--arch must be one of micro, tiny, small, medium, base, wide, large/);
     const badRefine = await cli(['detect', 'x.png', '--refine', 'maybe']);
     expect(badRefine.code).toBe(2);
     expectOneLineError(badRefine, /detect: --refine must be one of on, off/);
@@ -120,6 +120,20 @@ describe('bad input', () => {
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stderr).toMatch(/warning: skipped .*row 8 \(line 10\): emotion label "12" is out of range/);
     expect(ok.stderr).toMatch(/read 38 images .* skipped 2 bad/);
+  });
+
+  it('--teacher distils from a trained model; a bad teacher is one line', async () => {
+    const csv = path.join(dir, 'bad.csv');
+    const base = ['train', '--data', csv, '--arch', 'micro', '--epochs', '1', '--batch', '8', '--skip-bad'];
+    const noTeacher = await cli([...base, '--teacher-weight', '0.5', '--out', path.join(dir, 'r2')]);
+    expect(noTeacher.code).toBe(2);
+    expectOneLineError(noTeacher, /train: --teacher-weight needs --teacher/);
+    const missing = await cli([...base, '--teacher', path.join(dir, 'nope'), '--out', path.join(dir, 'r2')]);
+    expect(missing.code).toBe(2);
+    expectOneLineError(missing, /train: --teacher .*nope: model folder not found/);
+    const ok = await cli([...base, '--teacher', path.join(dir, 'r1', 'model'), '--teacher-weight', '0.5', '--out', path.join(dir, 'r2')]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stderr).toMatch(/distilling from r1 \(\d+\.\d% on the training faces\), teacher weight 0\.5/);
   });
 
   it('an unreadable model folder is one line for eval', async () => {

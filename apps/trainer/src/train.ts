@@ -5,9 +5,9 @@ import path from 'node:path';
 import { describeBackend, initNodeBackend, BACKEND_NAMES } from '@emodetect/backend/node';
 import { DEFAULT_AUGMENT, NO_AUGMENT } from '@emodetect/augment';
 import { confusionMatrixSvg, reportMarkdown } from '@emodetect/metrics';
-import { ARCHITECTURE_NAMES, createModel, saveModelFolder, loadModelFolder } from '@emodetect/model/node';
+import { ARCHITECTURE_NAMES, createModel, saveModelFolder, loadModelFolder, type EmotionModel } from '@emodetect/model/node';
 import { fileSha256 } from '@emodetect/preprocess/node';
-import { createNativeEngine, defaultNativeThreads } from '@emodetect/native';
+import { createNativeEngine, defaultNativeThreads, nativeSpec, nativeStatus, useNativeInference } from '@emodetect/native';
 import { CLI_BACKENDS, chooseNative, tfjsBackend, type CliBackend } from './native.ts';
 import {
   DEFAULT_TRAIN_CONFIG,
@@ -23,6 +23,7 @@ import {
 import { choiceOption, intOption, numberOption, parseCommand } from './args.ts';
 import { UsageError } from './errors.ts';
 import { loadDataset } from './data.ts';
+import { distil } from './teacher.ts';
 import { stderrLog } from './log.ts';
 
 export const TRAIN_HELP = `emodetect train --data <csv|csv.gz|folder> [options]
@@ -59,6 +60,9 @@ Options:
   --val-limit N          validate on a stratified subset of N validation images
   --ferplus <csv>        relabel FER2013 with FER+ votes (fer2013new.csv)
   --ferplus-mode M       majority | soft (default: majority)
+  --teacher <model-dir>  distil: blend each training face's target with this model's probabilities
+                         (repeat the option to average several teachers: an ensemble)
+  --teacher-weight X     0..1, the teachers' share of the target (default: 0.7)
   --skip-bad             skip unreadable rows/images (each is reported) instead of stopping
   --backend B            native | ${BACKEND_NAMES.join(' | ')} (default: auto = native when it is built
                          and runs the architecture, else the best tfjs backend). native runs the whole
@@ -89,6 +93,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
     'val-limit': { type: 'string' },
     ferplus: { type: 'string' },
     'ferplus-mode': { type: 'string' },
+    teacher: { type: 'string', multiple: true },
+    'teacher-weight': { type: 'string' },
     'skip-bad': { type: 'boolean' },
     backend: { type: 'string' },
     threads: { type: 'string' },
@@ -121,6 +127,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const limit = v.limit === undefined ? undefined : intOption(cmd, 'limit', v.limit, 0);
   const valLimit = v['val-limit'] === undefined ? undefined : intOption(cmd, 'val-limit', v['val-limit'], 0);
   const ferPlusMode = choiceOption(cmd, 'ferplus-mode', v['ferplus-mode'], ['majority', 'soft'] as const, 'majority');
+  if (v['teacher-weight'] !== undefined && !v.teacher) throw new UsageError('train: --teacher-weight needs --teacher');
+  const teacherWeight = numberOption(cmd, 'teacher-weight', v['teacher-weight'], 0.7, 0, 1);
 
   let resume: Awaited<ReturnType<typeof readCheckpoint>> | undefined;
   if (v.resume && v.init) throw new UsageError('train: --init and --resume exclude each other (a resumed run keeps its own weights)');
@@ -159,6 +167,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const train = limit !== undefined ? stratifiedSample(ds.labels, splits.train, limit, config.seed) : splits.train;
   const val = valLimit !== undefined ? stratifiedSample(ds.labels, splits.val, valLimit, config.seed + 1) : splits.val;
   log.info(`splits: ${splits.description}; training on ${train.length}, validating on ${val.length} images`);
+  if (v.teacher?.length) {
+    const fast = (m: EmotionModel) => (useNative || requested === 'auto' ? nativeTeacher(m) : null);
+    log.info(await distil(ds, train, v.teacher, teacherWeight, log, fast));
+  }
 
   const model =
     resume?.model ??
@@ -264,4 +276,15 @@ export function resumeArgs(argv: readonly string[]): string[] {
     out.push(a);
   }
   return [...out, '--resume'];
+}
+
+/** A teacher's native executor when the library loads and runs its layers, else null (tfjs). */
+function nativeTeacher(m: EmotionModel): { description: string; dispose(): void } | null {
+  if (!nativeStatus().available) return null;
+  try {
+    nativeSpec(m.model);
+  } catch {
+    return null;
+  }
+  return useNativeInference(m);
 }

@@ -16,7 +16,11 @@ export interface Architecture {
   build(opts: BuildOptions): tf.LayersModel;
 }
 
-type Block = { filters: number; convs: number; dropout?: number };
+/**
+ * `separable`: each conv is depthwise 3x3 → batch-norm → ReLU → pointwise 1x1 to `filters`
+ * (MobileNet-style, about 1/8 of the multiply-adds of a full 3x3 conv at 64+ channels).
+ */
+type Block = { filters: number; convs: number; dropout?: number; separable?: boolean };
 
 /**
  * VGG-style stack: per block `convs` x (conv3x3 → batch-norm → ReLU), then 2x2 max-pool and
@@ -35,10 +39,23 @@ function vggStyle(name: string, blocks: Block[], head: { hidden?: number; dropou
       let x: tf.SymbolicTensor = input;
       blocks.forEach((b, bi) => {
         for (let c = 0; c < b.convs; c++) {
+          if (b.separable) {
+            x = tf.layers
+              .depthwiseConv2d({
+                kernelSize: 3,
+                padding: 'same',
+                useBias: false,
+                depthwiseInitializer: init(),
+                name: `b${bi + 1}_dw${c + 1}`,
+              })
+              .apply(x) as tf.SymbolicTensor;
+            x = tf.layers.batchNormalization({ momentum: 0.9, name: `b${bi + 1}_dwbn${c + 1}` }).apply(x) as tf.SymbolicTensor;
+            x = tf.layers.reLU({ name: `b${bi + 1}_dwrelu${c + 1}` }).apply(x) as tf.SymbolicTensor;
+          }
           x = tf.layers
             .conv2d({
               filters: b.filters,
-              kernelSize: 3,
+              kernelSize: b.separable ? 1 : 3,
               padding: 'same',
               useBias: false,
               kernelInitializer: init(),
@@ -76,6 +93,17 @@ const ARCHS: Architecture[] = [
     ],
     { dropout: 0.2 },
     'three conv blocks (16-32-64), ~24k parameters: for tests and smoke runs',
+  ),
+  vggStyle(
+    'tiny',
+    [
+      { filters: 32, convs: 1 },
+      { filters: 64, convs: 1, separable: true },
+      { filters: 128, convs: 2, separable: true },
+      { filters: 256, convs: 2, separable: true },
+    ],
+    { dropout: 0.3 },
+    'MobileNet-style 32-64-128x2-256x2 with depthwise-separable convs, ~140k parameters: for the edge and the browser',
   ),
   vggStyle(
     'small',

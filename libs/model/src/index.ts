@@ -11,6 +11,7 @@ import type { InputConfig } from '@emodetect/preprocess';
 export * from './metadata.ts';
 export * from './architectures.ts';
 export * from './quantize.ts';
+export { foldedRuntime, useFoldedInference } from './folded.ts';
 
 /** A loaded or freshly built classifier: the tfjs model and the metadata that governs its input. */
 export interface EmotionModel {

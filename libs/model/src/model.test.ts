@@ -14,6 +14,7 @@ import {
   getArchitecture,
   toFloat16Bits,
   loadModelFolder,
+  foldedRuntime,
   predictProbabilities,
   saveModelFolder,
 } from './node.ts';
@@ -43,13 +44,50 @@ describe('architecture registry', () => {
     const params = ARCHITECTURE_NAMES.map((n) => createModel({ arch: n }).metadata.parameters);
     expect([...params].sort((a, b) => a - b)).toEqual(params);
     expect(params[params.length - 1]).toBeLessThan(10_000_000);
-    expect(() => getArchitecture('resnet9000')).toThrow(/unknown architecture "resnet9000" \(choose one of: micro, small/);
+    expect(() => getArchitecture('resnet9000')).toThrow(/unknown architecture "resnet9000" \(choose one of: micro, tiny, small/);
   });
 
   it('a seed makes the initial weights reproducible', () => {
     const a = createModel({ arch: 'micro', seed: 3 }).model.getWeights()[0].dataSync();
     const b = createModel({ arch: 'micro', seed: 3 }).model.getWeights()[0].dataSync();
     expect(Array.from(a)).toEqual(Array.from(b));
+  });
+});
+
+describe('folded inference', () => {
+  it.each([['tiny'], ['small']])(
+    '%s: batch-norm folded into the convolutions gives the predictions of the model, flip TTA included',
+    async (arch) => {
+      const m = createModel({ arch, seed: 4, tta: 'flip' });
+      // Batch-norm statistics and scales away from their initial values, as after training.
+      let s = 9;
+      const rnd = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
+      for (const w of m.model.weights) {
+        if (w.originalName.endsWith('moving_mean') || w.originalName.endsWith('beta'))
+          w.write(tf.tensor(Float32Array.from({ length: w.shape[0] as number }, () => rnd() * 0.4 - 0.2)));
+        if (w.originalName.endsWith('moving_variance') || w.originalName.endsWith('gamma'))
+          w.write(tf.tensor(Float32Array.from({ length: w.shape[0] as number }, () => 0.5 + rnd() * 1.5)));
+      }
+      const n = 5;
+      const faces = Float32Array.from({ length: n * 48 * 48 }, () => rnd());
+      const want = await predictProbabilities(m, faces, n);
+      const folded = foldedRuntime(m)!;
+      expect(folded).not.toBeNull();
+      const before = tf.memory().numTensors;
+      const got = await folded.predict(faces, n, { batchSize: 2 });
+      expect(tf.memory().numTensors).toBe(before);
+      for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThan(2e-5);
+      // Disposing the runtime leaves the model whole.
+      folded.dispose();
+      expect(Array.from(await predictProbabilities(m, faces, n))).toEqual(Array.from(want));
+    },
+  );
+
+  it('declines a model it cannot fold', () => {
+    const input = tf.input({ shape: [8, 8, 1] });
+    const y = tf.layers.dense({ units: 2, activation: 'tanh' }).apply(tf.layers.flatten().apply(input)) as tf.SymbolicTensor;
+    const m = createModel({ arch: 'micro' });
+    expect(foldedRuntime({ ...m, model: tf.model({ inputs: input, outputs: y }) })).toBeNull();
   });
 });
 

@@ -6,6 +6,7 @@
 // The net comes from a text spec built by the TypeScript side from the tfjs layers config, one
 // layer per line:
 //   conv <filters> <kernel> <stride> <same|valid> <bias 0|1>
+//   dwconv <multiplier> <kernel> <stride> <same|valid> <bias 0|1>   (depthwise)
 //   bn <momentum> <epsilon>
 //   relu
 //   maxpool <size> <stride>          (valid padding)
@@ -13,7 +14,8 @@
 //   gap
 //   dense <units>
 //   softmax                          (last layer only)
-// Parameters are held in tfjs' layouts and order (conv kernel HWIO, dense kernel [in, out]; a
+// Parameters are held in tfjs' layouts and order (conv kernel HWIO, depthwise kernel [k, k, C,
+// multiplier], dense kernel [in, out]; a
 // batch-norm layer has gamma, beta, moving mean, moving variance), so weights cross unchanged.
 // The C ABI is called from Node through koffi (see ../src/binding.ts).
 
@@ -90,6 +92,7 @@ struct Layer {
   int H, W, C;     // input
   int OH, OW, OC;  // output
   int k = 0, stride = 1, pad_t = 0, pad_l = 0, pad_b = 0, pad_r = 0;
+  int groups = 1;  // convolution: C for a depthwise one (each input channel its own filters)
   bool bias = false;
   bool fuse_relu = false;  // batch-norm: the next layer is a ReLU computed in the same pass
   bool fused = false;      // ReLU: computed by the batch-norm before it
@@ -149,11 +152,14 @@ void build(Net& net, const std::string& spec) {
     if (!net.layers.empty() && net.layers.back().op == Op::Softmax) throw std::runtime_error("softmax must be the last layer");
     Layer L{};
     L.H = H, L.W = W, L.C = C, L.OH = H, L.OW = W, L.OC = C;
-    if (kind == "conv") {
+    if (kind == "conv" || kind == "dwconv") {
+      // conv <filters> <k> <stride> <pad> <bias>; dwconv <multiplier> <k> <stride> <pad> <bias>
       std::string pad;
       int bias = 0;
       L.op = Op::Conv;
-      if (!(ls >> L.OC >> L.k >> L.stride >> pad >> bias)) throw std::runtime_error("bad conv line: " + line);
+      if (!(ls >> L.OC >> L.k >> L.stride >> pad >> bias) || L.OC < 1 || L.k < 1 || L.stride < 1)
+        throw std::runtime_error("bad " + kind + " line: " + line);
+      if (kind == "dwconv") L.groups = C, L.OC *= C;
       if (pad == "same") {
         L.OH = (H + L.stride - 1) / L.stride;
         L.OW = (W + L.stride - 1) / L.stride;
@@ -166,7 +172,7 @@ void build(Net& net, const std::string& spec) {
         throw std::runtime_error("bad conv padding: " + pad);
       }
       L.bias = bias != 0;
-      L.params.push_back(add_param(net, "kernel", size_t(L.k) * L.k * C * L.OC, true));
+      L.params.push_back(add_param(net, "kernel", size_t(L.k) * L.k * (C / L.groups) * L.OC, true));
       if (L.bias) L.params.push_back(add_param(net, "bias", L.OC, true));
     } else if (kind == "bn") {
       L.op = Op::BN;
@@ -228,13 +234,17 @@ ConvPlan& conv_plan(Net& net, size_t li, int n) {
   ConvPlan& P = L.plans[n];
   // The first convolution (one input channel) stays in f32: it is cheap, and bf16 kernels want
   // channels in multiples of 16.
-  P.bf16 = net.bf16 && li > 0 && L.C % 16 == 0;
+  P.bf16 = net.bf16 && li > 0 && L.C % 16 == 0 && L.groups == 1;
   const dt a = P.bf16 ? dt::bf16 : dt::f32;
   memory::dims strides{L.stride, L.stride}, pl{L.pad_t, L.pad_l}, pr{L.pad_b, L.pad_r};
   memory::desc src32_md({n, L.C, L.H, L.W}, dt::f32, tag::nhwc), src_md({n, L.C, L.H, L.W}, a, tag::nhwc);
   memory::desc dst_md({n, L.OC, L.OH, L.OW}, dt::f32, tag::nhwc), ddst_md({n, L.OC, L.OH, L.OW}, a, tag::nhwc);
-  memory::desc w_user_md({L.OC, L.C, L.k, L.k}, dt::f32, tag::hwio);
-  memory::desc w_any({L.OC, L.C, L.k, L.k}, a, tag::any), dw_any({L.OC, L.C, L.k, L.k}, dt::f32, tag::any);
+  // Weights in tfjs' layouts: [k, k, C, OC] (hwio), or [k, k, C, multiplier] for a depthwise
+  // convolution, which is oneDNN's grouped [G=C, OC/G, 1, k, k] stored as hwigo.
+  const int G = L.groups;
+  const memory::dims wdims = G == 1 ? memory::dims{L.OC, L.C, L.k, L.k} : memory::dims{G, L.OC / G, L.C / G, L.k, L.k};
+  memory::desc w_user_md(wdims, dt::f32, G == 1 ? tag::hwio : tag::hwigo);
+  memory::desc w_any(wdims, a, tag::any), dw_any(wdims, dt::f32, tag::any);
   auto fd = convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, src_md, w_any, dst_md, strides, pl, pr);
   auto fpd = convolution_forward::primitive_desc(fd, net.eng);
   P.fwd = std::make_unique<convolution_forward>(fpd);

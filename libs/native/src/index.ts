@@ -167,6 +167,18 @@ export function nativeSpec(model: tf.LayersModel): { spec: string; variables: La
         activation(layer, cfg.activation);
         break;
       }
+      case 'DepthwiseConv2D': {
+        const [kh, kw] = pair(cfg.kernelSize);
+        const [sh, sw] = pair(cfg.strides);
+        const [dh, dw] = pair(cfg.dilationRate ?? 1);
+        if (kh !== kw || sh !== sw) throw unsupported(layer, 'is not square (kernel or strides)');
+        if (dh !== 1 || dw !== 1) throw unsupported(layer, 'is dilated');
+        if (cfg.dataFormat !== 'channelsLast') throw unsupported(layer, 'is not channels-last');
+        if (cfg.padding !== 'same' && cfg.padding !== 'valid') throw unsupported(layer, `has padding "${String(cfg.padding)}"`);
+        lines.push(`dwconv ${cfg.depthMultiplier ?? 1} ${kh} ${sh} ${cfg.padding} ${cfg.useBias ? 1 : 0}`);
+        activation(layer, cfg.activation);
+        break;
+      }
       case 'BatchNormalization': {
         const axis = Number(cfg.axis);
         if (axis !== -1 && axis !== 3) throw unsupported(layer, 'normalises an axis other than channels');

@@ -85,7 +85,7 @@ describe('nativeSpec', () => {
 });
 
 describe('NativeNet against tfjs (cpu backend)', () => {
-  for (const arch of ['micro', 'small']) {
+  for (const arch of ['micro', 'tiny', 'small']) {
     it(`${arch}: inference matches tfjs`, async () => {
       const m = createModel({ arch, seed: 3 }).model;
       // Non-trivial batch-norm statistics, as after training.
@@ -106,64 +106,72 @@ describe('NativeNet against tfjs (cpu backend)', () => {
     });
   }
 
-  it('micro: one training step (batch-norm statistics, label smoothing, class weights, Adam) matches tfjs', async () => {
-    const m = withoutDropout(createModel({ arch: 'micro', seed: 11 }).model);
-    const n = 16;
-    const k = 7;
-    const x = rand(n * 48 * 48, 12);
-    // Smoothed one-hot targets and unequal sample weights.
-    const y = new Float32Array(n * k).fill(0.1 / k);
-    for (let i = 0; i < n; i++) y[i * k + (i % k)] += 0.9;
-    const w = Float32Array.from({ length: n }, (_, i) => 0.5 + (i % 3) * 0.75);
-    const weightSum = w.reduce((a, b) => a + b, 0);
-    const lr = 0.01;
+  // tiny: depthwise and pointwise convolutions.
+  for (const arch of ['micro', 'tiny'])
+    it(`${arch}: one training step (batch-norm statistics, label smoothing, class weights, Adam) matches tfjs`, async () => {
+      const m = withoutDropout(createModel({ arch, seed: 11 }).model);
+      const n = 16;
+      const k = 7;
+      const x = rand(n * 48 * 48, 12);
+      // Smoothed one-hot targets and unequal sample weights.
+      const y = new Float32Array(n * k).fill(0.1 / k);
+      for (let i = 0; i < n; i++) y[i * k + (i % k)] += 0.9;
+      const w = Float32Array.from({ length: n }, (_, i) => 0.5 + (i % 3) * 0.75);
+      const weightSum = w.reduce((a, b) => a + b, 0);
+      const lr = 0.01;
 
-    const net = NativeNet.fromModel(m, { batchSize: 32, threads: 2 });
-    try {
-      const r = await net.step(x, y, w, n, lr, 1, false);
-      const nativeGrads = net.gradients();
-      // tfjs: the same loss as @emodetect/train's computeShard, divided by Σw as its step does.
-      const vars = m.trainableWeights.map((v) => v.read() as tf.Variable);
-      const { value, grads } = tf.variableGrads(() => {
-        const probs = m.apply(tf.tensor4d(x, [n, 48, 48, 1]), { training: true }) as tf.Tensor2D;
-        const ce = tf.neg(tf.sum(tf.mul(tf.tensor2d(y, [n, k]), tf.log(tf.clipByValue(probs, 1e-7, 1))), 1));
-        return tf.div(tf.sum(tf.mul(ce, tf.tensor1d(w))), weightSum) as tf.Scalar;
-      }, vars);
-      expect(Math.abs(r.lossSum / r.weightSum - value.dataSync()[0])).toBeLessThan(1e-4);
-      expect(r.weightSum).toBeCloseTo(weightSum, 4);
-      const byName = new Map(nativeGrads.map((g) => [g.name, g.values]));
-      for (const v of m.trainableWeights) {
-        const g = grads[(v.read() as tf.Variable).name].dataSync();
-        expect(relErr(byName.get(v.originalName)!, g), v.originalName).toBeLessThan(2e-3);
+      const net = NativeNet.fromModel(m, { batchSize: 32, threads: 2 });
+      try {
+        const r = await net.step(x, y, w, n, lr, 1, false);
+        const nativeGrads = net.gradients();
+        // tfjs: the same loss as @emodetect/train's computeShard, divided by Σw as its step does.
+        const vars = m.trainableWeights.map((v) => v.read() as tf.Variable);
+        const { value, grads } = tf.variableGrads(() => {
+          const probs = m.apply(tf.tensor4d(x, [n, 48, 48, 1]), { training: true }) as tf.Tensor2D;
+          const ce = tf.neg(tf.sum(tf.mul(tf.tensor2d(y, [n, k]), tf.log(tf.clipByValue(probs, 1e-7, 1))), 1));
+          return tf.div(tf.sum(tf.mul(ce, tf.tensor1d(w))), weightSum) as tf.Scalar;
+        }, vars);
+        expect(Math.abs(r.lossSum / r.weightSum - value.dataSync()[0])).toBeLessThan(1e-4);
+        expect(r.weightSum).toBeCloseTo(weightSum, 4);
+        const byName = new Map(nativeGrads.map((g) => [g.name, g.values]));
+        for (const v of m.trainableWeights) {
+          const g = grads[(v.read() as tf.Variable).name].dataSync();
+          expect(relErr(byName.get(v.originalName)!, g), v.originalName).toBeLessThan(2e-3);
+        }
+        // The batch statistics were folded into the moving averages in both (tfjs did it in apply()).
+        const tfMoving = m.weights.filter((v) => !v.trainable).map((v) => v.read().dataSync().slice());
+        // The step did not apply Adam, so pulling changes only the moving statistics.
+        net.pullWeights();
+        m.weights
+          .filter((v) => !v.trainable)
+          .forEach((v, i) => expect(relErr(v.read().dataSync(), tfMoving[i]), v.originalName).toBeLessThan(1e-4));
+        // Adam: tfjs applies its gradients to the model's variables, the native net its own.
+        const opt = tf.train.adam(lr);
+        opt.applyGradients(grads as Parameters<typeof opt.applyGradients>[0]);
+        await net.step(x, y, w, n, lr, 1, true);
+        const tfjsAfter = m.weights.map((v) => v.read().dataSync().slice());
+        net.pullWeights();
+        m.weights.forEach((v, i) => {
+          if (!v.trainable) return;
+          // Adam's first step moves every weight by lr·g/(|g| + eps): compare the moves, in units
+          // of lr. Where |g| is within a few hundred eps (1e-7) of zero, the move depends on the
+          // gradient's last bits, which two float32 summation orders round apart: the largest
+          // difference is taken over the other weights.
+          const got = v.read().dataSync();
+          const g = grads[(v.read() as tf.Variable).name].dataSync();
+          const diffs = Array.from(got, (a, j) => Math.abs(a - tfjsAfter[i][j]) / lr);
+          const sorted = [...diffs].sort((a, b) => a - b);
+          expect(sorted[Math.floor(sorted.length * 0.99)], v.originalName).toBeLessThan(1e-4);
+          const settled = diffs.filter((_, j) => Math.abs(g[j]) > 3e-5);
+          expect(settled.length, v.originalName).toBeGreaterThan(diffs.length / 2);
+          expect(Math.max(...settled), v.originalName).toBeLessThan(0.02);
+        });
+        expect(net.optimizerState(m.trainableWeights.map((v) => (v.read() as tf.Variable).name))[0].values[0]).toBe(1);
+        opt.dispose();
+      } finally {
+        net.dispose();
       }
-      // The batch statistics were folded into the moving averages in both (tfjs did it in apply()).
-      const tfMoving = m.weights.filter((v) => !v.trainable).map((v) => v.read().dataSync().slice());
-      // The step did not apply Adam, so pulling changes only the moving statistics.
-      net.pullWeights();
-      m.weights
-        .filter((v) => !v.trainable)
-        .forEach((v, i) => expect(relErr(v.read().dataSync(), tfMoving[i]), v.originalName).toBeLessThan(1e-4));
-      // Adam: tfjs applies its gradients to the model's variables, the native net its own.
-      const opt = tf.train.adam(lr);
-      opt.applyGradients(grads as Parameters<typeof opt.applyGradients>[0]);
-      await net.step(x, y, w, n, lr, 1, true);
-      const tfjsAfter = m.weights.map((v) => v.read().dataSync().slice());
-      net.pullWeights();
-      m.weights.forEach((v, i) => {
-        if (!v.trainable) return;
-        // Adam's first step moves every weight by about lr·sign(g): compare the moves, in units
-        // of lr. Where |g| is near Adam's epsilon (1e-7) the two float32 gradients may round apart.
-        const got = v.read().dataSync();
-        const diffs = Array.from(got, (a, j) => Math.abs(a - tfjsAfter[i][j]) / lr).sort((a, b) => a - b);
-        expect(diffs[Math.floor(diffs.length * 0.99)], v.originalName).toBeLessThan(1e-4);
-        expect(diffs[diffs.length - 1], v.originalName).toBeLessThan(0.02);
-      });
-      expect(net.optimizerState(m.trainableWeights.map((v) => (v.read() as tf.Variable).name))[0].values[0]).toBe(1);
-      opt.dispose();
-    } finally {
-      net.dispose();
-    }
-  });
+    });
 });
 
 describe('bf16 convolutions', () => {
