@@ -16,7 +16,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import * as faceapi from '@vladmandic/face-api/dist/face-api.node-wasm.js';
 import { fileModelHandler } from '@emodetect/face-detect/node';
-import { EMOTIONS, loadModelFolder, predictProbabilities } from '@emodetect/model/node';
+import { EMOTIONS, loadModelFolder, predictProbabilities, useFoldedInference } from '@emodetect/model/node';
 import { toUnitFloat } from '@emodetect/preprocess';
 
 const require = createRequire(import.meta.url);
@@ -54,6 +54,7 @@ async function weightCount(manifestJson: string): Promise<number> {
 /** A model folder of this toolkit (its own metadata decides the preprocessing and TTA). */
 export async function ourClassifier(dir: string): Promise<FaceClassifier> {
   const m = await loadModelFolder(dir);
+  useFoldedInference(m);
   const order = EMOTIONS.map((e) => m.metadata.labels.indexOf(e));
   if (order.some((i) => i < 0)) throw new Error(`${dir}: labels ${m.metadata.labels.join(', ')} are not FER2013's seven`);
   const { height, width } = m.metadata.input;

@@ -3,7 +3,7 @@
  *
  *   node --import tsx apps/bench/src/latency.ts [--backends wasm,cpu,native] [--faces 1,3,8] [--frames 40]
  *        [--leak-frames 1000] [--model <dir>] [--detector short|full|both] [--tiles N] [--tile-fraction F]
- *        [--min-score X] [--refine]
+ *        [--min-score X] [--refine] [--unfolded]
  *        [--data fer2013.csv.gz]
  *        [--quick] [--out runs/bench-latency.json]
  *
@@ -17,6 +17,8 @@
  *   48x48 FER crops;
  * - memory: tfjs tensors and bytes and the process's RSS before and after `--leak-frames` frames
  *   through the realtime frame loop (tracking on). A leak shows as growth.
+ * On tfjs backends the classifier runs with batch-norm folded into its convolutions, as the CLI and
+ * the demo run it (`--unfolded`: layer by layer, as `model.predict`).
  * Warm-up runs are excluded everywhere. --quick: few frames, for the CI smoke test.
  */
 import { promises as fs } from 'node:fs';
@@ -33,7 +35,7 @@ import {
   type SceneOptions,
 } from '@emodetect/datasets/node';
 import { createNodeFaceDetector, iou, tileDetector, type FaceBox } from '@emodetect/face-detect/node';
-import { argmaxRows, bundledModelDir, loadModelFolder, predictProbabilities } from '@emodetect/model/node';
+import { argmaxRows, bundledModelDir, loadModelFolder, predictProbabilities, useFoldedInference } from '@emodetect/model/node';
 import { useNativeInference } from '@emodetect/native';
 import { readFer2013, splitIndices, toUnitFloat, type ImageDataset } from '@emodetect/preprocess/node';
 import { createEmotionPipeline, createFrameLoop, createMeter } from '@emodetect/realtime';
@@ -95,6 +97,8 @@ interface Options {
   /** A second look at each tile proposal (tileDetector's `refine`). */
   refine: boolean;
   minScore: number | undefined;
+  /** Classify with batch-norm folded into the convolutions (tfjs backends; `--unfolded` turns it off). */
+  fold: boolean;
 }
 
 async function benchBackend(backend: BackendName | 'native', ds: ImageDataset, pool: number[], o: Options): Promise<BackendResult> {
@@ -105,6 +109,7 @@ async function benchBackend(backend: BackendName | 'native', ds: ImageDataset, p
   const model = await loadModelFolder(o.model);
   const native = backend === 'native' ? useNativeInference(model, { batchSize: 64 }) : null;
   if (native) info.name = `${info.name} + native classifier`;
+  else if (o.fold) useFoldedInference(model);
   const base = await createNodeFaceDetector({ model: o.detector, maxFaces: 10, minScore: o.minScore });
   const detector = o.tiles > 0 ? tileDetector(base, { grid: o.tiles, tileFraction: o.tileFraction, refine: o.refine }) : base;
   const pipeline = createEmotionPipeline(detector, model);
@@ -268,6 +273,7 @@ try {
       'tile-fraction': { type: 'string' },
       refine: { type: 'boolean', default: false },
       'min-score': { type: 'string' },
+      unfolded: { type: 'boolean', default: false },
       data: { type: 'string', default: '../shared/data/fer2013/fer2013.csv.gz' },
       quick: { type: 'boolean', default: false },
       out: { type: 'string', default: path.join('runs', 'bench-latency.json') },
@@ -284,6 +290,7 @@ try {
     tileFraction: v['tile-fraction'] === undefined ? undefined : Number(v['tile-fraction']),
     refine: v.refine!,
     minScore: v['min-score'] === undefined ? undefined : Number(v['min-score']),
+    fold: !v.unfolded,
   };
   if (!Number.isInteger(o.tiles) || o.tiles < 0)
     throw new Error(`bench:latency: --tiles must be 0 (off) or a positive integer, not ${v.tiles}`);

@@ -2,7 +2,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describeBackend, initNodeBackend, BACKEND_NAMES } from '@emodetect/backend/node';
-import { CLI_BACKENDS, nativeInference, tfjsBackend, type CliBackend } from './native.ts';
+import { CLI_BACKENDS, classifierRuntime, tfjsBackend, type CliBackend } from './native.ts';
 import { createNodeFaceDetector, tileDetector } from '@emodetect/face-detect/node';
 import { bundledModelDir } from '@emodetect/model/node';
 import { decodeImageFileRgba, IMAGE_EXTENSIONS, DataError } from '@emodetect/preprocess/node';
@@ -168,8 +168,7 @@ export async function detectCommand(argv: string[]): Promise<number> {
   log.info(describeBackend(info));
   const model = await loadModelArg(v.model ?? bundledModelDir());
   // The face detector stays on tfjs; the classifier runs natively when it can.
-  const native = nativeInference('detect', backend, model, log, 64);
-  if (native) log.info(native);
+  log.info(classifierRuntime('detect', backend, model, log, 64));
   const detector = await createNodeFaceDetector({ model: detectorModel, maxFaces: Math.max(maxFaces, 10), minScore });
   const pipelineFor = (tiles: number, refine: boolean) =>
     createEmotionPipeline(tiles > 0 ? tileDetector(detector, { grid: tiles, refine }) : detector, model, {

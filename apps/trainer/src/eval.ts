@@ -2,7 +2,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describeBackend, initNodeBackend, BACKEND_NAMES } from '@emodetect/backend/node';
-import { CLI_BACKENDS, nativeInference, tfjsBackend, type CliBackend } from './native.ts';
+import { CLI_BACKENDS, classifierRuntime, tfjsBackend, type CliBackend } from './native.ts';
 import { confusionMatrixSvg, reportMarkdown } from '@emodetect/metrics';
 import { bundledModelDir, loadModelFolder, ModelLoadError, type EmotionModel } from '@emodetect/model/node';
 import { evaluateLeakAware, indicesForSplit, stratifiedSample } from '@emodetect/train/node';
@@ -71,8 +71,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const info = await initNodeBackend({ backend: tfjsBackend(backend) });
   log.info(describeBackend(info));
   const m = await loadModelFolder(modelDir);
-  const native = nativeInference('eval', backend, m, log);
-  if (native) log.info(native);
+  log.info(classifierRuntime('eval', backend, m, log));
   const ds = await loadDataset(v.data, { skipBad: Boolean(v['skip-bad']), size: m.metadata.input.width, ferPlus: v.ferplus }, log);
   const defaultSplit = ['PrivateTest', 'test', 'val'].find((s) => s === 'val' || ds.splitNames.includes(s)) ?? 'val';
   const split = v.split ?? defaultSplit;

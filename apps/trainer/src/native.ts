@@ -5,7 +5,7 @@
  * why not otherwise.
  */
 import { BACKEND_NAMES, type BackendName } from '@emodetect/backend/node';
-import { createModel, type EmotionModel } from '@emodetect/model';
+import { createModel, useFoldedInference, type EmotionModel } from '@emodetect/model';
 import { nativeSpec, nativeStatus, useNativeInference } from '@emodetect/native';
 import { UsageError } from './errors.ts';
 
@@ -48,11 +48,10 @@ export function chooseNative(cmd: string, requested: CliBackend, what: { arch?: 
 }
 
 /**
- * Classify with the native executor from now on when `--backend` asks for it (or `auto` can);
- * returns the line to log, or null when tfjs classifies.
+ * Set up the classifier's executor: native when `--backend` asks for it (or `auto` can), else
+ * tfjs with batch-norm folded into the convolutions. Returns the line to log.
  */
-export function nativeInference(cmd: string, requested: CliBackend, m: EmotionModel, log: Log, batchSize = 256): string | null {
-  if (!chooseNative(cmd, requested, { model: m }, log)) return null;
-  const runtime = useNativeInference(m, { batchSize });
-  return `classifier: ${runtime.description}`;
+export function classifierRuntime(cmd: string, requested: CliBackend, m: EmotionModel, log: Log, batchSize = 256): string {
+  if (chooseNative(cmd, requested, { model: m }, log)) return `classifier: ${useNativeInference(m, { batchSize }).description}`;
+  return useFoldedInference(m) ? 'classifier: tfjs, batch-norm folded into the convolutions' : 'classifier: tfjs';
 }

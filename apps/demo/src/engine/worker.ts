@@ -5,7 +5,7 @@
  */
 import { initBackend } from '@emodetect/backend';
 import { createFaceDetector, tileDetector } from '@emodetect/face-detect';
-import { loadModelFromUrl, predictProbabilities } from '@emodetect/model';
+import { loadModelFromUrl, predictProbabilities, useFoldedInference } from '@emodetect/model';
 import { createEmotionPipeline, createFrameLoop, createTracker, type EmotionPipeline, type FrameLoop } from '@emodetect/realtime';
 import type { RgbaImage } from '@emodetect/preprocess';
 import type { EngineConfig, FromWorker, ReadyInfo, ToWorker } from './protocol.ts';
@@ -49,6 +49,8 @@ async function init(config: EngineConfig): Promise<ReadyInfo> {
     }),
     loadModelFromUrl(modelUrl),
   ]);
+  // Batch-norm folded into the convolutions: fewer ops per face, the same probabilities.
+  useFoldedInference(model);
   const pipeline = createEmotionPipeline(detector, model, { maxFaces: 10 });
   engine = {
     pipeline,
