@@ -1,9 +1,8 @@
 /** Drawing results onto images with jimp: a box per face, a label with confidence, class bars. */
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import { Jimp, loadFont } from 'jimp';
 import { SANS_16_WHITE } from 'jimp/fonts';
 import type { RgbaImage } from '@emodetect/preprocess';
+import { writeAtomically } from './outputs.ts';
 import { EMOTION_COLORS, faceLabel, type FaceResult } from '@emodetect/realtime';
 
 type Font = Awaited<ReturnType<typeof loadFont>>;
@@ -53,8 +52,7 @@ export async function drawAnnotations(image: RgbaImage, faces: FaceResult[]): Pr
 /** Draw the faces onto a copy of `image` and write it to `file` (format from the extension), atomically. */
 export async function writeAnnotated(image: RgbaImage, faces: FaceResult[], file: string): Promise<void> {
   const jimg = await drawAnnotations(image, faces);
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}${path.extname(file)}`;
-  await jimg.write(tmp as `${string}.${string}`);
-  await fs.rename(tmp, file);
+  await writeAtomically(file, async (tmp) => {
+    await jimg.write(tmp as `${string}.${string}`);
+  });
 }

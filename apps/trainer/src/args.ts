@@ -11,9 +11,18 @@ type Options = NonNullable<ParseArgsConfig['options']>;
  */
 export function parseCommand<const T extends Options>(command: string, argv: string[], options: T, positionals = false) {
   const fail = (msg: string) => new UsageError(`${command}: ${msg} (see emodetect ${command} --help)`);
+  // A negative number after an option that takes a value is its value (`--lr -1`), which
+  // parseArgs would take for an option: join the two so the option's own check explains the range.
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const takesValue = a.startsWith('--') && !a.includes('=') && options[a.slice(2)]?.type === 'string';
+    if (takesValue && /^-\.?\d/.test(argv[i + 1] ?? '')) args.push(`${a}=${argv[++i]}`);
+    else args.push(a);
+  }
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, strict: true, allowPositionals: true, options });
+    parsed = parseArgs({ args, strict: true, allowPositionals: true, options });
   } catch (e) {
     throw fail((e as Error).message.split('\n')[0]);
   }

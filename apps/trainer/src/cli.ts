@@ -31,6 +31,11 @@ export async function main(argv: string[]): Promise<number> {
     process.exit(1);
   };
   // tfjs-backend-wasm installs handlers that re-throw with its whole minified source; ours print one line.
+  // A closed pipe (`emodetect detect ... | head`) ends the output, not with an error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    fail(e);
+  });
   process.on('uncaughtException', fail);
   process.on('unhandledRejection', fail);
   const [name, ...rest] = argv;

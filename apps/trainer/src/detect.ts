@@ -7,8 +7,10 @@ import { createNodeFaceDetector, tileDetector } from '@emodetect/face-detect/nod
 import { bundledModelDir } from '@emodetect/model/node';
 import { decodeImageFileRgba, IMAGE_EXTENSIONS, DataError } from '@emodetect/preprocess/node';
 import { createEmotionPipeline, createFrameLoop, faceJson, type EmotionPipeline, type FaceResult } from '@emodetect/realtime';
+import type { RgbaImage } from '@emodetect/preprocess';
 import { choiceOption, intOption, numberOption, parseCommand } from './args.ts';
-import { UsageError } from './errors.ts';
+import { fileProblem, fsReason, UsageError } from './errors.ts';
+import { makeFolder, Outputs, outputNames, temporarySibling } from './outputs.ts';
 import { loadModelArg } from './eval.ts';
 import { stderrLog, type Log } from './log.ts';
 import { drawAnnotations, writeAnnotated } from './annotate.ts';
@@ -29,6 +31,9 @@ Options:
                        videos: one JSON line per frame {"file", "frame", "time", "faces": [... with "track"]}
   --csv                one CSV row per face: file, frame, time, face, x, y, width, height, score, emotion, class scores
   --annotate <dir>     write each image, or each video as MP4, with boxes, labels and per-class bars into <dir>
+                       (named after the input; inputs with the same name keep their subfolders). Never inside
+                       an input folder, never over an input, never over an existing file without --overwrite
+  --overwrite          let --annotate replace files that already exist
   --fps N              analyse videos at N frames per second (default: every frame)
   --skip-frames N      in videos, run the face detector on one frame in N + 1 and reuse its boxes (default 0)
   --min-face N         ignore faces narrower than N pixels (default 0)
@@ -44,6 +49,13 @@ Options:
                        and more false ones)
   --backend B          native | ${BACKEND_NAMES.join(' | ')} (default: auto; native classifies faces
                        when it is built, the face detector runs on the best tfjs backend)`;
+
+/** A CSV field as RFC 4180 writes it: quoted (quotes doubled) when it holds a comma, quote or line break. */
+export const csvCell = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+/** A file name for one line of plain output: JSON-quoted when it holds control characters. */
+const shown = (f: string) => (/[\u0000-\u001f\u007f]/.test(f) ? JSON.stringify(f) : f);
+
+const isVideo = (f: string) => (VIDEO_EXTENSIONS as readonly string[]).includes(path.extname(f).toLowerCase());
 
 /** Expand files, folders (one level) and simple globs (* and ? in the last part) into image files. */
 export async function expandInputs(inputs: string[]): Promise<{ files: string[]; missing: string[] }> {
@@ -66,8 +78,8 @@ export async function expandInputs(inputs: string[]): Promise<{ files: string[];
       files.push(...matched.map((n) => path.join(dir, n)));
       continue;
     }
-    const stat = await fs.stat(input).catch(() => null);
-    if (!stat) missing.push(`${input}: not found`);
+    const stat = await fs.stat(input).catch((e: NodeJS.ErrnoException) => e);
+    if (stat instanceof Error) missing.push(`${input}: ${fsReason(stat) ?? 'cannot be read'}`);
     else if (stat.isDirectory()) {
       const names = (await fs.readdir(input)).filter(isImage).sort();
       if (names.length === 0) missing.push(`${input}: no images in this folder (${IMAGE_EXTENSIONS.join(' ')})`);
@@ -81,7 +93,8 @@ interface VideoOptions {
   pipeline: EmotionPipeline;
   fps?: number;
   skipFrames: number;
-  annotate?: string;
+  /** The annotated MP4 to write (claimed by the caller), or none. */
+  annotated?: string;
   json: boolean;
   csvRows?: (file: string, frame: number, time: number, faces: ReturnType<typeof faceJson>[]) => void;
   log: Log;
@@ -92,26 +105,31 @@ async function detectVideo(file: string, o: VideoOptions): Promise<void> {
   const info = await probeVideo(file, o.fps);
   const reader = readFrames(file, info, o.fps);
   const loop = createFrameLoop(o.pipeline, { skipFrames: o.skipFrames });
-  const out = o.annotate ? path.join(o.annotate, `${path.basename(file, path.extname(file))}.mp4`) : null;
-  if (out) await fs.mkdir(path.dirname(out), { recursive: true });
-  const tmp = out ? `${out}.tmp-${process.pid}.mp4` : null;
+  const out = o.annotated ?? null;
+  if (out) await makeFolder(path.dirname(out));
+  const tmp = out ? temporarySibling(out) : null;
   const writer = tmp ? videoWriter(tmp, info.width, info.height, info.fps) : null;
   let frame = 0;
   let faces = 0;
-  for await (const image of reader.frames) {
-    const results = await loop.process(image);
-    const time = Math.round((frame / (info.fps || 25)) * 1000) / 1000;
-    const json = results.map((r) => ({ ...faceJson(r), track: r.trackId }));
-    faces += results.length;
-    if (o.json) process.stdout.write(JSON.stringify({ file, frame, time, faces: json }) + '\n');
-    else o.csvRows?.(file, frame, time, json);
-    if (writer) await writer.write((await drawAnnotations(image, results)).bitmap.data);
-    frame++;
-    o.log.progress(`${file}: frame ${frame}${info.frames ? `/${info.frames}` : ''}`, info.frames ? Math.min(1, frame / info.frames) : 0);
-  }
-  if (writer && tmp && out) {
-    await writer.close();
-    await fs.rename(tmp, out);
+  try {
+    for await (const image of reader.frames) {
+      const results = await loop.process(image);
+      const time = Math.round((frame / (info.fps || 25)) * 1000) / 1000;
+      const json = results.map((r) => ({ ...faceJson(r), track: r.trackId }));
+      faces += results.length;
+      if (o.json) process.stdout.write(JSON.stringify({ file, frame, time, faces: json }) + '\n');
+      else o.csvRows?.(file, frame, time, json);
+      if (writer) await writer.write((await drawAnnotations(image, results)).bitmap.data);
+      frame++;
+      o.log.progress(`${file}: frame ${frame}${info.frames ? `/${info.frames}` : ''}`, info.frames ? Math.min(1, frame / info.frames) : 0);
+    }
+    if (writer && tmp && out) {
+      await writer.close();
+      await fs.rename(tmp, out);
+    }
+  } catch (e) {
+    if (tmp) await fs.rm(tmp, { force: true }).catch(() => undefined);
+    throw e;
   }
   const s = loop.stats();
   const summary = `${file}: ${frame} frames, ${faces} faces, ${s.p50.toFixed(0)} ms/frame p50 (${s.p95.toFixed(0)} p95)${out ? `; annotated video ${out}` : ''}`;
@@ -140,6 +158,7 @@ export async function detectCommand(argv: string[]): Promise<number> {
       fps: { type: 'string' },
       'skip-frames': { type: 'string' },
       backend: { type: 'string' },
+      overwrite: { type: 'boolean' },
     },
     true,
   );
@@ -160,9 +179,18 @@ export async function detectCommand(argv: string[]): Promise<number> {
   const log = stderrLog(Boolean(v.json || v.csv));
 
   const { files, missing } = await expandInputs(positionals);
+  if (files.length === 0) throw new DataError(missing.join('; ') || 'no input images');
   let failed = missing.length;
   for (const m of missing) log.warn(m);
-  if (files.length === 0) throw new DataError(missing[0] ?? 'no input images');
+  // Every annotated file is claimed before any work: a refusal comes first, and nothing is half done.
+  const annotated = new Map<string, string>();
+  if (v.annotate) {
+    const inputs = [...positionals.map((p) => (/[*?]/.test(path.basename(p)) ? path.dirname(p) : p)), ...(v.model ? [v.model] : [])];
+    const outputs = new Outputs({ command: 'detect', inputs, overwrite: Boolean(v.overwrite) });
+    const names = outputNames(files, (f) => (isVideo(f) ? '.mp4' : path.extname(f)));
+    for (const f of files)
+      annotated.set(f, await outputs.claim(path.join(v.annotate, names.get(f)!), `--annotate (for ${f})`, { file: true }));
+  } else if (v.overwrite) throw new UsageError('detect: --overwrite applies to --annotate only');
 
   const info = await initNodeBackend({ backend: tfjsBackend(backend) });
   log.info(describeBackend(info));
@@ -186,7 +214,7 @@ export async function detectCommand(argv: string[]): Promise<number> {
   const csvRows = (file: string, frame: number | '', time: number | '', faces: ReturnType<typeof faceJson>[]) =>
     faces.forEach((f, k) => {
       const cells = [
-        JSON.stringify(file),
+        csvCell(file),
         frame,
         time,
         k,
@@ -203,29 +231,30 @@ export async function detectCommand(argv: string[]): Promise<number> {
   const t0 = performance.now();
   for (const [i, file] of files.entries()) {
     log.progress(`${i + 1}/${files.length} ${file}`, i / files.length);
-    if ((VIDEO_EXTENSIONS as readonly string[]).includes(path.extname(file).toLowerCase())) {
+    if (isVideo(file)) {
       try {
         await detectVideo(file, {
           pipeline: videoPipeline,
           fps,
           skipFrames,
-          annotate: v.annotate,
+          annotated: annotated.get(file),
           json: Boolean(v.json),
           csvRows: v.csv ? csvRows : undefined,
           log,
         });
       } catch (e) {
-        if (!(e instanceof DataError)) throw e;
+        const message = fileProblem(e, annotated.get(file));
+        if (message === null) throw e;
         failed++;
-        log.warn(e.message);
+        log.warn(message);
       }
       continue;
     }
     let faces: FaceResult[];
+    let image: RgbaImage;
     try {
-      const image = await decodeImageFileRgba(file);
+      image = await decodeImageFileRgba(file);
       faces = await pipeline.analyze(image);
-      if (v.annotate) await writeAnnotated(image, faces, path.join(v.annotate, path.basename(file)));
     } catch (e) {
       if (!(e instanceof DataError)) throw e;
       failed++;
@@ -234,7 +263,23 @@ export async function detectCommand(argv: string[]): Promise<number> {
       continue;
     }
     const json = faces.map(faceJson);
-    out.push({ file, faces: json });
+    const target = annotated.get(file);
+    // A file that cannot be written is one failure: the faces found are still reported.
+    const writeError = target
+      ? await writeAnnotated(image, faces, target).then(
+          () => undefined,
+          (e: unknown) => {
+            const message = fileProblem(e, target);
+            if (message === null) throw e;
+            return message;
+          },
+        )
+      : undefined;
+    if (writeError) {
+      failed++;
+      log.warn(writeError);
+    }
+    out.push(writeError ? { file, faces: json, error: writeError } : { file, faces: json });
     if (v.csv) csvRows(file, '', '', json);
     else if (!v.json) {
       const desc = faces.length
@@ -245,7 +290,7 @@ export async function detectCommand(argv: string[]): Promise<number> {
             )
             .join('; ')
         : 'no face found';
-      process.stdout.write(`${file}: ${desc}\n`);
+      process.stdout.write(`${shown(file)}: ${desc}\n`);
     }
   }
   log.progress('done', 1);

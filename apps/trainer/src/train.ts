@@ -22,6 +22,7 @@ import {
 } from '@emodetect/train/node';
 import { choiceOption, intOption, numberOption, parseCommand } from './args.ts';
 import { UsageError } from './errors.ts';
+import { lockFolder, Outputs } from './outputs.ts';
 import { loadDataset } from './data.ts';
 import { distil } from './teacher.ts';
 import { stderrLog } from './log.ts';
@@ -102,6 +103,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   });
   const cmd = 'train';
   if (!v.data) throw new UsageError('train: --data <csv|csv.gz|folder> is required (see emodetect train --help)');
+  const dataPath = v.data;
   const arch = choiceOption(cmd, 'arch', v.arch, ARCHITECTURE_NAMES, 'small');
   const requested = choiceOption<CliBackend>(cmd, 'backend', v.backend, CLI_BACKENDS, 'auto');
   const threads = v.threads === undefined ? defaultNativeThreads() : intOption(cmd, 'threads', v.threads, 1);
@@ -132,108 +134,142 @@ export async function trainCommand(argv: string[]): Promise<number> {
 
   let resume: Awaited<ReturnType<typeof readCheckpoint>> | undefined;
   if (v.resume && v.init) throw new UsageError('train: --init and --resume exclude each other (a resumed run keeps its own weights)');
+  // The run folder: never an input or inside one; a new run only in a new or empty folder; one
+  // run at a time (the lock is taken before anything is written).
+  const inputs = [dataPath, ...(v.init ? [v.init] : []), ...(v.teacher ?? [])];
+  await new Outputs({ command: cmd, inputs, overwrite: false }).outsideInputs(runDir, '--out', true);
   if (v.resume) {
     const last = runPaths(runDir).last;
     if (!(await fs.stat(last).catch(() => null)))
       throw new UsageError(`train: --resume: ${last} not found (no checkpoint to resume in ${runDir})`);
   } else if (await fs.stat(runPaths(runDir).last).catch(() => null)) {
     throw new UsageError(`train: ${runDir} already holds a run; add --resume to continue it or choose another --out`);
+  } else {
+    const stat = await fs.stat(runDir).catch(() => null);
+    if (stat && !stat.isDirectory()) throw new UsageError(`train: --out ${runDir} is a file; choose a folder`);
+    const names = stat ? (await fs.readdir(runDir)).filter((n) => n !== '.lock') : [];
+    if (names.length)
+      throw new UsageError(`train: --out ${runDir} already holds files (${names.slice(0, 3).join(', ')}); choose a new or empty folder`);
   }
-
-  // The native backend runs the steps; tfjs (wasm here) still holds the model, saves it and is the
-  // fallback. `auto` takes native when the library loads and runs this architecture.
-  const useNative = chooseNative(cmd, requested, { arch }, log);
-  if (v.precision && !useNative) throw new UsageError('train: --precision applies to the native backend only');
-  const info = await initNodeBackend({ backend: tfjsBackend(requested) });
-  if (useNative) config.workers = 1;
-  else if (config.workers === 0) config.workers = ['wasm', 'cpu'].includes(info.name) ? defaultWorkers() : 1;
-  if (!useNative) {
-    log.info(describeBackend(info));
-    for (const s of info.skipped) log.info(`  (skipped ${s.backend}: ${s.reason})`);
+  const unlock = await lockFolder(runDir, cmd);
+  try {
+    return await trainInFolder();
+  } finally {
+    await unlock();
   }
-
-  if (v.resume) {
-    resume = await readCheckpoint(runDir);
-    // The run's own configuration wins, except for the number of epochs, which may be extended.
-    config = { ...resume.config, epochs: v.epochs ? config.epochs : resume.config.epochs };
+  async function trainInFolder(): Promise<number> {
+    // The native backend runs the steps; tfjs (wasm here) still holds the model, saves it and is the
+    // fallback. `auto` takes native when the library loads and runs this architecture.
+    const info = await initNodeBackend({ backend: tfjsBackend(requested) });
+    const useNative = chooseNative(cmd, requested, { arch }, log);
+    if (v.precision && !useNative) throw new UsageError('train: --precision applies to the native backend only');
     if (useNative) config.workers = 1;
+    else if (config.workers === 0) config.workers = ['wasm', 'cpu'].includes(info.name) ? defaultWorkers() : 1;
+    if (!useNative) {
+      log.info(describeBackend(info));
+      for (const s of info.skipped) log.info(`  (skipped ${s.backend}: ${s.reason})`);
+    }
+
+    if (v.resume) {
+      resume = await readCheckpoint(runDir);
+      // The run's own configuration wins, except for the number of epochs, which may be extended:
+      // an option given with another value than the run's is refused, never silently ignored.
+      const was = resume.config;
+      const changed = [
+        v.arch !== undefined && arch !== resume.model.metadata.arch && `--arch ${resume.model.metadata.arch}`,
+        v.batch !== undefined && config.batchSize !== was.batchSize && `--batch ${was.batchSize}`,
+        v.lr !== undefined && config.learningRate !== was.learningRate && `--lr ${was.learningRate}`,
+        v.schedule !== undefined && config.schedule !== was.schedule && `--schedule ${was.schedule}`,
+        v['label-smoothing'] !== undefined && config.labelSmoothing !== was.labelSmoothing && `--label-smoothing ${was.labelSmoothing}`,
+        v['class-weights'] !== undefined && config.classWeights !== was.classWeights && `--class-weights ${was.classWeights}`,
+        v.patience !== undefined && config.patience !== was.patience && `--patience ${was.patience}`,
+        v.seed !== undefined && config.seed !== was.seed && `--seed ${was.seed}`,
+        v['no-augment'] && JSON.stringify(was.augment) !== JSON.stringify(NO_AUGMENT) && 'augmentation on',
+      ].filter((x): x is string => typeof x === 'string');
+      if (changed.length)
+        throw new UsageError(
+          `train: --resume: this run was started with ${changed.join(', ')}; a resumed run keeps its settings (only --epochs may change)`,
+        );
+      config = { ...resume.config, epochs: v.epochs ? config.epochs : resume.config.epochs };
+      if (useNative) config.workers = 1;
+      log.info(
+        `resuming ${runDir} after epoch ${resume.state.epoch} (best val acc ${(100 * resume.state.bestValAccuracy).toFixed(1)}% at epoch ${resume.state.bestEpoch})`,
+      );
+    }
+
+    const ds = await loadDataset(dataPath, { skipBad: Boolean(v['skip-bad']), size: 48, ferPlus: v.ferplus, ferPlusMode }, log);
+    const splits = resolveSplits(ds, config.seed);
+    const train = limit !== undefined ? stratifiedSample(ds.labels, splits.train, limit, config.seed) : splits.train;
+    const val = valLimit !== undefined ? stratifiedSample(ds.labels, splits.val, valLimit, config.seed + 1) : splits.val;
+    log.info(`splits: ${splits.description}; training on ${train.length}, validating on ${val.length} images`);
+    if (v.teacher?.length) {
+      const fast = (m: EmotionModel) => (useNative || requested === 'auto' ? nativeTeacher(m) : null);
+      log.info(await distil(ds, train, v.teacher, teacherWeight, log, fast));
+    }
+
+    const model =
+      resume?.model ??
+      (v.init ? await initialModel(v.init, arch, ds.classNames) : undefined) ??
+      createModel({ arch, tta, seed: config.seed, labels: ds.classNames, name: runName(runDir) });
+    // A run's model is named after its run folder, not after the model it started from.
+    if (!resume) model.metadata.name = runName(runDir);
+    const engine = useNative
+      ? createNativeEngine(model, { batchSize: config.batchSize, threads, precision, optimizerWeights: resume?.optimizerWeights })
+      : undefined;
+    if (engine) log.info(`backend: ${engine.description}; tfjs ${info.name} saves and loads the model`);
+    const runner = engine ? engine.description : `${config.workers} worker${config.workers > 1 ? 's' : ''}`;
     log.info(
-      `resuming ${runDir} after epoch ${resume.state.epoch} (best val acc ${(100 * resume.state.bestValAccuracy).toFixed(1)}% at epoch ${resume.state.bestEpoch})`,
+      `model: ${model.metadata.arch}, ${model.metadata.parameters.toLocaleString('en-US')} parameters; ${config.epochs} epochs, batch ${config.batchSize}, lr ${config.learningRate}, seed ${config.seed}, ${runner}`,
     );
+
+    // A resumed run keeps the command that started it (recorded in its checkpoint's metadata).
+    const command = resume?.model.metadata.training?.command ?? ['emodetect', 'train', ...argv].join(' ');
+    const dataSha256 = await fileSha256(dataPath).catch(() => 'folder');
+    const t0 = performance.now();
+    const result = await runTraining({
+      model,
+      data: { data: ds, train, val },
+      config,
+      runDir,
+      resume,
+      engine,
+      beforeSave: (m, state) => {
+        m.metadata.training = {
+          command,
+          seed: config.seed,
+          dataFile: path.basename(v.data!),
+          dataSha256,
+          trainImages: train.length,
+          epochs: state.epoch,
+          batchSize: config.batchSize,
+          backend: engine ? 'native' : info.name,
+          hardware: `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'unknown CPU'} (${runner})`,
+          wallSeconds: Math.round((performance.now() - t0) / 1000),
+          finishedAt: new Date().toISOString(),
+        };
+      },
+    });
+
+    const paths = runPaths(runDir);
+    if (result.interrupted) {
+      log.info(`stopped after epoch ${result.state.epoch}; continue with: emodetect train ${resumeArgs(argv).join(' ')}`);
+      return 130;
+    }
+    // Final report on the validation set with the best model.
+    const best = await loadModelFolder(paths.best);
+    const report = await evaluate(best, ds, val);
+    best.metadata.metrics = [{ split: 'val', n: report.n, accuracy: report.accuracy, macroF1: report.macroF1 }];
+    await saveModelFolder(best, paths.best);
+    await fs.writeFile(
+      path.join(runDir, 'report.md'),
+      reportMarkdown(report, `Validation (${splits.description}), best epoch ${result.state.bestEpoch}`),
+    );
+    await fs.writeFile(path.join(runDir, 'confusion-val.svg'), confusionMatrixSvg(report, { title: `${best.metadata.name}: validation` }));
+    log.info(
+      `${result.stoppedEarly ? 'early stop' : 'done'}: best val accuracy ${(100 * report.accuracy).toFixed(2)}% (macro F1 ${(100 * report.macroF1).toFixed(1)}%) at epoch ${result.state.bestEpoch}; model in ${paths.best}`,
+    );
+    return 0;
   }
-
-  const ds = await loadDataset(v.data, { skipBad: Boolean(v['skip-bad']), size: 48, ferPlus: v.ferplus, ferPlusMode }, log);
-  const splits = resolveSplits(ds, config.seed);
-  const train = limit !== undefined ? stratifiedSample(ds.labels, splits.train, limit, config.seed) : splits.train;
-  const val = valLimit !== undefined ? stratifiedSample(ds.labels, splits.val, valLimit, config.seed + 1) : splits.val;
-  log.info(`splits: ${splits.description}; training on ${train.length}, validating on ${val.length} images`);
-  if (v.teacher?.length) {
-    const fast = (m: EmotionModel) => (useNative || requested === 'auto' ? nativeTeacher(m) : null);
-    log.info(await distil(ds, train, v.teacher, teacherWeight, log, fast));
-  }
-
-  const model =
-    resume?.model ??
-    (v.init ? await initialModel(v.init, arch, ds.classNames) : undefined) ??
-    createModel({ arch, tta, seed: config.seed, labels: ds.classNames, name: runName(runDir) });
-  // A run's model is named after its run folder, not after the model it started from.
-  if (!resume) model.metadata.name = runName(runDir);
-  const engine = useNative
-    ? createNativeEngine(model, { batchSize: config.batchSize, threads, precision, optimizerWeights: resume?.optimizerWeights })
-    : undefined;
-  if (engine) log.info(`backend: ${engine.description}; tfjs ${info.name} saves and loads the model`);
-  const runner = engine ? engine.description : `${config.workers} worker${config.workers > 1 ? 's' : ''}`;
-  log.info(
-    `model: ${model.metadata.arch}, ${model.metadata.parameters.toLocaleString('en-US')} parameters; ${config.epochs} epochs, batch ${config.batchSize}, lr ${config.learningRate}, seed ${config.seed}, ${runner}`,
-  );
-
-  // A resumed run keeps the command that started it (recorded in its checkpoint's metadata).
-  const command = resume?.model.metadata.training?.command ?? ['emodetect', 'train', ...argv].join(' ');
-  const dataSha256 = await fileSha256(v.data).catch(() => 'folder');
-  const t0 = performance.now();
-  const result = await runTraining({
-    model,
-    data: { data: ds, train, val },
-    config,
-    runDir,
-    resume,
-    engine,
-    beforeSave: (m, state) => {
-      m.metadata.training = {
-        command,
-        seed: config.seed,
-        dataFile: path.basename(v.data!),
-        dataSha256,
-        trainImages: train.length,
-        epochs: state.epoch,
-        batchSize: config.batchSize,
-        backend: engine ? 'native' : info.name,
-        hardware: `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'unknown CPU'} (${runner})`,
-        wallSeconds: Math.round((performance.now() - t0) / 1000),
-        finishedAt: new Date().toISOString(),
-      };
-    },
-  });
-
-  const paths = runPaths(runDir);
-  if (result.interrupted) {
-    log.info(`stopped after epoch ${result.state.epoch}; continue with: emodetect train ${resumeArgs(argv).join(' ')}`);
-    return 130;
-  }
-  // Final report on the validation set with the best model.
-  const best = await loadModelFolder(paths.best);
-  const report = await evaluate(best, ds, val);
-  best.metadata.metrics = [{ split: 'val', n: report.n, accuracy: report.accuracy, macroF1: report.macroF1 }];
-  await saveModelFolder(best, paths.best);
-  await fs.writeFile(
-    path.join(runDir, 'report.md'),
-    reportMarkdown(report, `Validation (${splits.description}), best epoch ${result.state.bestEpoch}`),
-  );
-  await fs.writeFile(path.join(runDir, 'confusion-val.svg'), confusionMatrixSvg(report, { title: `${best.metadata.name}: validation` }));
-  log.info(
-    `${result.stoppedEarly ? 'early stop' : 'done'}: best val accuracy ${(100 * report.accuracy).toFixed(2)}% (macro F1 ${(100 * report.macroF1).toFixed(1)}%) at epoch ${result.state.bestEpoch}; model in ${paths.best}`,
-  );
-  return 0;
 }
 
 /** The model named by --init, checked against the run's architecture and the dataset's classes. */

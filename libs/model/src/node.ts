@@ -38,7 +38,7 @@ export async function saveModelFolder(
   const parent = path.dirname(path.resolve(dir));
   await fs.mkdir(parent, { recursive: true });
   const tmp = `${path.resolve(dir)}.tmp-${process.pid}-${Date.now()}`;
-  await fs.mkdir(tmp, { recursive: true });
+  await fs.mkdir(tmp);
   try {
     await m.model.save(
       tf.io.withSaveHandler(async (artifacts) => {
@@ -166,6 +166,9 @@ export async function loadModelFolder(dir: string): Promise<EmotionModel> {
   for (const group of json.weightsManifest) {
     specs.push(...group.weights);
     for (const p of group.paths) {
+      // Weight files live in the model folder: a path that leaves it is refused, never read.
+      if (typeof p !== 'string' || path.isAbsolute(p) || path.normalize(p).split(path.sep).includes('..'))
+        throw new ModelLoadError(`${jsonFile}: weight path ${JSON.stringify(p)} leaves the model folder`);
       const f = path.join(dir, p);
       buffers.push(
         await fs.readFile(f).catch(() => {
@@ -182,12 +185,29 @@ export async function loadModelFolder(dir: string): Promise<EmotionModel> {
     );
   }
   const weightData = all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer;
+  let model: tf.LayersModel;
   try {
-    const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData }));
-    return { model, metadata };
+    model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData }));
   } catch (e) {
     throw new ModelLoadError(`${jsonFile}: cannot build the model (${(e as Error).message.split('\n')[0]})`);
   }
+  // The metadata must describe this network: its input and one label per output.
+  const inShape = model.inputs[0]?.shape ?? [];
+  const outShape = model.outputs[0]?.shape ?? [];
+  const { height, width, channels } = metadata.input;
+  const problem =
+    model.inputs.length !== 1 || model.outputs.length !== 1
+      ? `the network has ${model.inputs.length} inputs and ${model.outputs.length} outputs (expected one of each)`
+      : inShape.length !== 4 || inShape[1] !== height || inShape[2] !== width || inShape[3] !== channels
+        ? `metadata.json says ${height}x${width}x${channels} faces but the network takes [${inShape.slice(1).join(', ')}]`
+        : outShape.length !== 2 || outShape[1] !== metadata.labels.length
+          ? `metadata.json names ${metadata.labels.length} labels but the network has ${outShape[outShape.length - 1]} outputs`
+          : undefined;
+  if (problem) {
+    model.dispose();
+    throw new ModelLoadError(`${dir}: ${problem}`);
+  }
+  return { model, metadata };
 }
 
 function bytesPer(dtype: string, quantized?: string): number {
