@@ -10,6 +10,7 @@ import {
   FER2013_CLASSES,
   applyFerPlus,
   decodeImageFile,
+  sniffImageSize,
   prepareInput,
   readFer2013,
   readFerPlus,
@@ -126,6 +127,50 @@ describe('image files and folders', () => {
     await writeFile(path.join(dir, 'empty.png'), '');
     await expect(decodeImageFile(path.join(dir, 'empty.png'))).rejects.toThrow(/empty\.png: empty file/);
     await expect(decodeImageFile(path.join(dir, 'missing.png'))).rejects.toThrow(/missing\.png: file not found/);
+  });
+
+  it('measures every format from its header before decoding: a TIFF bomb is refused in milliseconds', async () => {
+    // A 4 KB little-endian TIFF whose first image is small and whose second claims 20000 x 20000
+    // (Group-4 data compresses a blank page that large to a few kilobytes).
+    const tiff = (sizes: [number, number][]) => {
+      const b = Buffer.alloc(4096);
+      b.write('II', 0, 'latin1');
+      b.writeUInt16LE(42, 2);
+      b.writeUInt32LE(8, 4);
+      let o = 8;
+      sizes.forEach(([w, h], i) => {
+        b.writeUInt16LE(2, o);
+        b.writeUInt16LE(256, o + 2);
+        b.writeUInt16LE(4, o + 4);
+        b.writeUInt32LE(1, o + 6);
+        b.writeUInt32LE(w, o + 10);
+        b.writeUInt16LE(257, o + 14);
+        b.writeUInt16LE(4, o + 16);
+        b.writeUInt32LE(1, o + 18);
+        b.writeUInt32LE(h, o + 22);
+        b.writeUInt32LE(i + 1 < sizes.length ? o + 30 : 0, o + 26);
+        o += 30;
+      });
+      return b;
+    };
+    expect(sniffImageSize(tiff([[20000, 20000]]))).toEqual({ width: 20000, height: 20000 });
+    await writeFile(
+      path.join(dir, 'bomb.tif'),
+      tiff([
+        [64, 64],
+        [20000, 20000],
+      ]),
+    );
+    const t0 = performance.now();
+    await expect(decodeImageFile(path.join(dir, 'bomb.tif'))).rejects.toThrow(
+      /bomb\.tif: image is 20000x20000, larger than the 50 megapixel limit/,
+    );
+    expect(performance.now() - t0).toBeLessThan(1000);
+    // A file whose size no header gives is not handed to a decoder.
+    await writeFile(path.join(dir, 'noise.gif'), Buffer.from('GIF8'));
+    await expect(decodeImageFile(path.join(dir, 'noise.gif'))).rejects.toThrow(
+      /noise\.gif: not a supported image, or its header is corrupt/,
+    );
   });
 
   it('reads the <split>/<class>/ layout and rejects unknown classes and empty folders', async () => {
