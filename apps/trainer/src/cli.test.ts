@@ -2,48 +2,12 @@
  * End-to-end tests of the emodetect CLI, run as a user would (a child process): bad input gives
  * one line and a non-zero exit; a real FER2013 training run is killed, resumed and evaluated.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, requireFer2013 } from '../../../tools/test-data.ts';
-
-const BIN = path.join(REPO_ROOT, 'apps/trainer/bin/emodetect.mjs');
-
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Run the CLI; `onStderr` may kill it (returns true to send SIGKILL). */
-function cli(args: string[], onStderr?: (text: string) => boolean, env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, EMODETECT_PROGRESS: 'json', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => {
-      stderr += d;
-      if (onStderr?.(stderr)) child.kill('SIGKILL');
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
-
-/** The user-facing error output: exactly one line starting with "emodetect:", no stack trace. */
-function expectOneLineError(r: Run, pattern: RegExp): void {
-  const lines = r.stderr
-    .trim()
-    .split('\n')
-    .filter((l) => l.startsWith('emodetect:'));
-  expect(lines, r.stderr).toHaveLength(1);
-  expect(lines[0]).toMatch(pattern);
-  expect(r.stderr).not.toMatch(/^\s+at /m);
-}
+import { cli, expectOneLineError } from './test-cli.ts';
 
 let dir: string;
 beforeAll(async () => {

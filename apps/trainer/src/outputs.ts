@@ -204,13 +204,15 @@ export async function lockFolder(dir: string, command: string): Promise<() => Pr
   };
 }
 
+/** Whether process `pid` is alive: it exists and (on Linux) is not a zombie that was killed. */
 function processExists(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
+  const stat = readFileSyncSafe(`/proc/${pid}/stat`);
+  return !/^\d+ \(.*\) Z/s.test(stat);
 }
 
 function readFileSyncSafe(file: string): string {

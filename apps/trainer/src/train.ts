@@ -6,7 +6,7 @@ import { describeBackend, initNodeBackend, BACKEND_NAMES } from '@emodetect/back
 import { DEFAULT_AUGMENT, NO_AUGMENT } from '@emodetect/augment';
 import { confusionMatrixSvg, reportMarkdown } from '@emodetect/metrics';
 import { ARCHITECTURE_NAMES, createModel, saveModelFolder, loadModelFolder, type EmotionModel } from '@emodetect/model/node';
-import { fileSha256 } from '@emodetect/preprocess/node';
+import { DataError, fileSha256 } from '@emodetect/preprocess/node';
 import { createNativeEngine, defaultNativeThreads, nativeSpec, nativeStatus, useNativeInference } from '@emodetect/native';
 import { CLI_BACKENDS, chooseNative, tfjsBackend, type CliBackend } from './native.ts';
 import {
@@ -202,6 +202,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
     const train = limit !== undefined ? stratifiedSample(ds.labels, splits.train, limit, config.seed) : splits.train;
     const val = valLimit !== undefined ? stratifiedSample(ds.labels, splits.val, valLimit, config.seed + 1) : splits.val;
     log.info(`splits: ${splits.description}; training on ${train.length}, validating on ${val.length} images`);
+    if (train.length === 0 || val.length === 0)
+      throw new DataError(
+        `${dataPath}: no ${train.length === 0 ? 'training' : 'validation'} images after the split (${splits.description}); add more images`,
+      );
     if (v.teacher?.length) {
       const fast = (m: EmotionModel) => (useNative || requested === 'auto' ? nativeTeacher(m) : null);
       log.info(await distil(ds, train, v.teacher, teacherWeight, log, fast));

@@ -418,6 +418,8 @@ export async function readImageFolder(root: string, opts: ReadImageFolderOptions
       const images = (await fs.readdir(full))
         .filter((f) => (IMAGE_EXTENSIONS as readonly string[]).includes(path.extname(f).toLowerCase()))
         .sort();
+      // A class folder without images is a mistake to point out, not a class to drop in silence.
+      if (images.length === 0) throw new DataError(`${full}: class folder holds no images (${IMAGE_EXTENSIONS.join(' ')})`);
       for (const f of images) files.push({ file: path.join(full, f), label, split: si });
     }
   }

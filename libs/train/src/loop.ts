@@ -128,6 +128,29 @@ export interface TrainResult {
   interrupted: boolean;
 }
 
+/** tfjs Adam's private bias-correction products. */
+type AdamInternals = { accBeta1: tf.Variable; accBeta2: tf.Variable; beta1: number; beta2: number; iterations_: number };
+
+/**
+ * Restore a tfjs Adam from its saved weights exactly. `setWeights` rebuilds the running products
+ * beta^(t+1) with one `pow`, which rounds differently in float32 from the product the optimizer
+ * kept step by step (one multiplication per step); redo those multiplications, as Adam did.
+ */
+export async function restoreAdam(optimizer: tf.AdamOptimizer, weights: NamedTensor[]): Promise<void> {
+  await optimizer.setWeights(weights);
+  const o = optimizer as unknown as AdamInternals;
+  const product = (beta: number) => {
+    const b = Math.fround(beta);
+    let acc = b;
+    for (let i = 0; i < o.iterations_; i++) acc = Math.fround(acc * b);
+    return acc;
+  };
+  tf.tidy(() => {
+    o.accBeta1.assign(tf.scalar(product(o.beta1)));
+    o.accBeta2.assign(tf.scalar(product(o.beta2)));
+  });
+}
+
 /** Learning rate at a (fractional) epoch. */
 export function learningRateAt(cfg: TrainConfig, epoch: number): number {
   if (cfg.schedule === 'constant') return cfg.learningRate;
@@ -261,7 +284,7 @@ export async function trainModel(
   const rng = new Rng(0);
   rng.setState(state.rngState);
   const optimizer = engine ? null : tf.train.adam(learningRateAt(cfg, state.epoch));
-  if (optimizer && resume?.optimizerWeights) await optimizer.setWeights(resume.optimizerWeights);
+  if (optimizer && resume?.optimizerWeights) await restoreAdam(optimizer, resume.optimizerWeights);
   let learningRate = learningRateAt(cfg, state.epoch);
   const optimizerWeights = async (): Promise<NamedTensor[]> => {
     if (engine) return engine.optimizerWeights();
