@@ -460,7 +460,7 @@ const CASES: Case[] = [
     name: 'detect --annotate --overwrite replaces it',
     args: () => ['detect', p('imgs'), '--annotate', p('annotated'), '--overwrite'],
     code: 0,
-    line: /1 of 1 images processed/,
+    line: /1 of 1 files processed/,
   },
   {
     name: 'detect --annotate with two inputs of one name keeps both',

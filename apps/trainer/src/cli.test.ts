@@ -114,6 +114,45 @@ describe('bad input', () => {
   });
 });
 
+describe('resume on wasm after SIGKILL', () => {
+  it('gives bit for bit the weights of an uninterrupted run', async () => {
+    const rows = ['emotion,pixels,Usage'];
+    for (let i = 0; i < 120; i++) rows.push(`${i % 7},${px(i)},${i < 96 ? 'Training' : 'PublicTest'}`);
+    const csv = path.join(dir, 'resume.csv');
+    await writeFile(csv, rows.join('\n') + '\n');
+    const args = (out: string) => [
+      'train',
+      '--data',
+      csv,
+      '--arch',
+      'micro',
+      '--epochs',
+      '3',
+      '--batch',
+      '8',
+      '--patience',
+      '0',
+      '--backend',
+      'wasm',
+      '--out',
+      out,
+    ];
+    const whole = await cli(args(path.join(dir, 'wasm-whole')));
+    expect(whole.code, whole.stderr).toBe(0);
+    // Killed as soon as the first epoch is saved (its line comes after the checkpoint), in epoch 2.
+    const killed = await cli(args(path.join(dir, 'wasm-part')), (err) => /"type":"epoch","epoch":1/.test(err));
+    expect(killed.signal).toBe('SIGKILL');
+    const resumed = await cli([...args(path.join(dir, 'wasm-part')), '--resume']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(/resuming .*wasm-part after epoch 1/);
+    for (const f of ['last/weights.bin', 'model/weights.bin']) {
+      const a = await readFile(path.join(dir, 'wasm-whole', f));
+      const b = await readFile(path.join(dir, 'wasm-part', f));
+      expect(b.equals(a), f).toBe(true);
+    }
+  }, 180_000);
+});
+
 describe('eval --ferplus', () => {
   it('scores against the FER+ relabels, and names a missing FER+ file in one line', async () => {
     const data = requireFer2013();

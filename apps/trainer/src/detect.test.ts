@@ -189,4 +189,39 @@ describe('emodetect detect', () => {
     expect(warnings[0]).toMatch(/cut\.mp4: (video ended early after \d+ frames|not a readable video|no frames could be decoded)/);
     expect(r.stderr).not.toMatch(/^\s+at /m);
   });
+
+  it('a faststart MP4 cut in half is not a success, though ffmpeg exits 0 on it', async () => {
+    // The index at the front (faststart) lets ffmpeg decode the first half and exit 0 with errors.
+    const { execFileSync } = await import('node:child_process');
+    const { readFile } = await import('node:fs/promises');
+    const whole = path.join(dir, 'faststart.mp4');
+    execFileSync('ffmpeg', [
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=160x120:rate=10',
+      '-t',
+      '4',
+      '-pix_fmt',
+      'yuv420p',
+      '-movflags',
+      '+faststart',
+      whole,
+    ]);
+    const bytes = await readFile(whole);
+    const cut = path.join(dir, 'faststart-cut.mp4');
+    await writeFile(cut, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    const r = await cli(['detect', cut, '--model', model, '--json']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(
+      /faststart-cut\.mp4: video ended early after (\d+) frames \(.*; \1 of about 40 frames\); results up to there were kept/,
+    );
+    // The frames it had were still reported.
+    expect(r.stdout.trim().split('\n').length).toBeGreaterThan(3);
+    const full = await cli(['detect', whole, '--model', model, '--json']);
+    expect(full.code, full.stderr).toBe(0);
+  });
 });

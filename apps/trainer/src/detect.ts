@@ -297,7 +297,7 @@ export async function detectCommand(argv: string[]): Promise<number> {
   if (v.json && out.length) process.stdout.write(JSON.stringify({ files: out }) + '\n');
   const secs = (performance.now() - t0) / 1000;
   log.info(
-    `${files.length - (failed - missing.length)} of ${files.length} images processed in ${secs.toFixed(1)} s${v.annotate ? `; annotated images in ${v.annotate}` : ''}${failed ? `; ${failed} failed` : ''}`,
+    `${files.length - (failed - missing.length)} of ${files.length} files processed in ${secs.toFixed(1)} s${v.annotate ? `; annotated images in ${v.annotate}` : ''}${failed ? `; ${failed} failed` : ''}`,
   );
   detector.dispose();
   return failed ? 1 : 0;

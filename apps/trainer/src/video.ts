@@ -62,13 +62,16 @@ export async function probeVideo(file: string, fps?: number): Promise<VideoInfo>
 
 /**
  * Decode a video into RGBA frames (at `fps` when given). Yields frames until the video ends; a
- * video that is corrupt or cut short ends the iteration and `error()` then tells why.
+ * video that is corrupt or cut short ends the iteration and `error()` then tells why. ffmpeg may
+ * exit 0 on a truncated file, so any error it prints (it runs with `-v error`) counts, and so does
+ * ending well short of the frame count the container declares.
  */
 export function readFrames(file: string, info: VideoInfo, fps?: number): { frames: AsyncIterable<RgbaImage>; error(): string | null } {
   const args = ['-v', 'error', '-i', file, ...(fps ? ['-vf', `fps=${fps}`] : []), '-f', 'rawvideo', '-pix_fmt', 'rgba', '-'];
   const frameBytes = info.width * info.height * 4;
   let stderr = '';
   let exitCode: number | null = null;
+  let count = 0;
   async function* frames(): AsyncGenerator<RgbaImage> {
     const p = spawn('ffmpeg', args);
     p.stderr.on('data', (d) => (stderr += d));
@@ -80,6 +83,7 @@ export function readFrames(file: string, info: VideoInfo, fps?: number): { frame
       have += chunk.length;
       while (have >= frameBytes) {
         const all = Buffer.concat(pending);
+        count++;
         yield { width: info.width, height: info.height, data: new Uint8Array(all.buffer, all.byteOffset, frameBytes) };
         const rest = all.subarray(frameBytes);
         pending = rest.length ? [Buffer.from(rest)] : [];
@@ -90,7 +94,15 @@ export function readFrames(file: string, info: VideoInfo, fps?: number): { frame
   }
   return {
     frames: frames(),
-    error: () => (exitCode && exitCode !== 0 ? stderr.trim().split('\n').pop() || `ffmpeg exited with code ${exitCode}` : null),
+    error: () => {
+      const printed = stderr.trim().split('\n').filter(Boolean);
+      // The container's duration rounds: a frame or two short of it is a whole video.
+      const short = info.frames > 0 && count < info.frames - Math.max(2, info.frames * 0.05);
+      if (exitCode === 0 && printed.length === 0 && !short) return null;
+      const line = printed.find((l) => /partial file|truncat/i.test(l)) ?? printed[0];
+      const why = line?.replace(/^(\[[^\]]*\]\s*)+/, '').replace(/\.$/, '');
+      return `${why || (exitCode ? `ffmpeg exited with code ${exitCode}` : 'the stream ended')}; ${count} of about ${info.frames} frames`;
+    },
   };
 }
 
