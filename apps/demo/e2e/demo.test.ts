@@ -51,8 +51,29 @@ async function withScreenshot(name: string, page: Page, body: () => Promise<void
 const expectedLabels = () => scene.scene.faces.map((f) => f.emotion).sort();
 
 describe('live webcam page', () => {
+  it('sends the security headers: a Content-Security-Policy that allows its own origin only, no X-Powered-By', async () => {
+    const res = await fetch(server.url);
+    expect(res.ok).toBe(true);
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).toMatch(/connect-src 'self'(;|$)/);
+    expect(csp).toMatch(/default-src 'self'/);
+    expect(csp).toMatch(/frame-ancestors 'none'/);
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(res.headers.get('x-powered-by')).toBeNull();
+  });
+
   it('boxes both faces of the fake camera and labels them with their known emotions', async () => {
     const page = await newPage({ camera: scene.y4m });
+    // Everything the page asks for comes from its own server: nothing leaves the machine. And the
+    // page works under its Content-Security-Policy (a violation would be logged to the console).
+    const origin = new URL(server.url).origin;
+    const requests: string[] = [];
+    const violations: string[] = [];
+    page.on('request', (r) => requests.push(r.url()));
+    page.on('console', (m) => {
+      if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text());
+    });
     await withScreenshot('live', page, async () => {
       await page.goto(server.url);
       // Unmirrored, so that the overlay's pixels line up with the scene's coordinates.
@@ -91,6 +112,9 @@ describe('live webcam page', () => {
       );
       expect(painted.every((a) => a > 200)).toBe(true);
       await expect(page.locator('[data-testid=active-backend]').textContent()).resolves.toMatch(/wasm|webgl|cpu|webgpu/);
+      expect(requests.length).toBeGreaterThan(5);
+      expect(requests.filter((u) => !u.startsWith(origin) && !/^(blob|data):/.test(u))).toEqual([]);
+      expect(violations).toEqual([]);
     });
   });
 
