@@ -211,8 +211,9 @@ describe('training on the real FER2013', () => {
     });
     expect(killed.signal).toBe('SIGKILL');
     expect(epochLinesAtKill).toBe(1);
-    // Nothing half-written is left beside the run's folders.
-    expect((await readdir(run)).sort()).toEqual(['curves.svg', 'last', 'log.jsonl', 'model']);
+    // Nothing half-written is left beside the run's folders; the killed run's lock stays (its
+    // process is gone, so the next run takes it over).
+    expect((await readdir(run)).sort()).toEqual(['.lock', 'curves.svg', 'last', 'log.jsonl', 'model']);
     const state = JSON.parse(await readFile(path.join(run, 'last', 'train-state.json'), 'utf8'));
     expect(state.state.epoch).toBe(1);
 
@@ -224,6 +225,7 @@ describe('training on the real FER2013', () => {
     const resumed = await cli([...args, '--resume']);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stderr).toMatch(/resuming .* after epoch 1/);
+    expect(await readdir(run)).not.toContain('.lock');
     const log = (await readFile(path.join(run, 'log.jsonl'), 'utf8'))
       .trim()
       .split('\n')
