@@ -1,5 +1,6 @@
 /** The CNN registry: each architecture is a named builder of a tf.LayersModel ending in softmax. */
 import * as tf from '@tensorflow/tfjs';
+import { PositionEmbedding, TransformerBlock } from './transformer.ts';
 
 export interface BuildOptions {
   height: number;
@@ -26,7 +27,15 @@ type Block = { filters: number; convs: number; dropout?: number; separable?: boo
  * VGG-style stack: per block `convs` x (conv3x3 → batch-norm → ReLU), then 2x2 max-pool and
  * optional dropout; global average pooling, optional hidden dense layer, dense softmax head.
  */
-function vggStyle(name: string, blocks: Block[], head: { hidden?: number; dropout: number }, description: string): Architecture {
+/** Transformer blocks over the last feature map's positions (a hybrid net), before pooling. */
+type Attention = { blocks: number; heads: number; mlp: number };
+
+function vggStyle(
+  name: string,
+  blocks: Block[],
+  head: { hidden?: number; dropout: number; attention?: Attention },
+  description: string,
+): Architecture {
   return {
     name,
     description,
@@ -68,6 +77,16 @@ function vggStyle(name: string, blocks: Block[], head: { hidden?: number; dropou
         x = tf.layers.maxPooling2d({ poolSize: 2, name: `b${bi + 1}_pool` }).apply(x) as tf.SymbolicTensor;
         if (b.dropout) x = tf.layers.dropout({ rate: b.dropout, name: `b${bi + 1}_drop` }).apply(x) as tf.SymbolicTensor;
       });
+      if (head.attention) {
+        x = new PositionEmbedding({ name: 'pos_embedding', seed: s++ }).apply(x) as tf.SymbolicTensor;
+        for (let i = 0; i < head.attention.blocks; i++)
+          x = new TransformerBlock({
+            name: `transformer${i + 1}`,
+            heads: head.attention.heads,
+            mlp: head.attention.mlp,
+            seed: (s += 3),
+          }).apply(x) as tf.SymbolicTensor;
+      }
       x = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(x) as tf.SymbolicTensor;
       if (head.hidden) {
         x = tf.layers.dense({ units: head.hidden, kernelInitializer: init(), name: 'fc' }).apply(x) as tf.SymbolicTensor;
@@ -115,6 +134,16 @@ const ARCHS: Architecture[] = [
     ],
     { dropout: 0.3 },
     'four conv blocks (32-64-128-256), ~390k parameters: the CPU reference net',
+  ),
+  vggStyle(
+    'hybrid',
+    [
+      { filters: 32, convs: 1 },
+      { filters: 64, convs: 1 },
+      { filters: 128, convs: 2 },
+    ],
+    { dropout: 0.3, attention: { blocks: 2, heads: 4, mlp: 256 } },
+    'conv stem 32-64-128x2 to a 6x6 map, then a learned position embedding and 2 transformer blocks (4 heads, MLP 256) over its 36 positions, ~0.51M parameters: the transformer option',
   ),
   vggStyle(
     'medium',

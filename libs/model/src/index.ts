@@ -12,6 +12,7 @@ export * from './metadata.ts';
 export * from './architectures.ts';
 export * from './quantize.ts';
 export { foldedRuntime, useFoldedInference } from './folded.ts';
+export { PositionEmbedding, TransformerBlock, type TransformerBlockArgs } from './transformer.ts';
 
 /** A loaded or freshly built classifier: the tfjs model and the metadata that governs its input. */
 export interface EmotionModel {

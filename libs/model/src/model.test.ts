@@ -54,6 +54,24 @@ describe('architecture registry', () => {
   });
 });
 
+describe('transformer layers', () => {
+  it('the hybrid saves and loads through a model folder (custom layers registered), with the same predictions', async () => {
+    const m = createModel({ arch: 'hybrid', seed: 2 });
+    const names = m.model.layers.map((l) => l.getClassName());
+    expect(names.filter((n) => n === 'EmoTransformerBlock')).toHaveLength(2);
+    expect(names).toContain('EmoPositionEmbedding');
+    const folder = path.join(dir, 'hybrid');
+    await saveModelFolder(m, folder);
+    const back = await loadModelFolder(folder);
+    const x = tf.randomUniform([3, 48, 48, 1], 0, 1, 'float32', 5);
+    const a = (m.model.predict(x) as tf.Tensor).dataSync();
+    const b = (back.model.predict(x) as tf.Tensor).dataSync();
+    expect(Array.from(b)).toEqual(Array.from(a));
+    // Folding knows conv layers only: the hybrid keeps model.predict.
+    expect(foldedRuntime(back)).toBeNull();
+  });
+});
+
 describe('folded inference', () => {
   it.each([['tiny'], ['small']])(
     '%s: batch-norm folded into the convolutions gives the predictions of the model, flip TTA included',

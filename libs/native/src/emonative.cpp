@@ -13,6 +13,8 @@
 //   dropout <rate>
 //   gap
 //   dense <units>
+//   posemb                           (adds a learned [H, W, C] embedding)
+//   tblock <heads> <mlp> <epsilon>   (pre-norm transformer block over the H x W positions)
 //   softmax                          (last layer only)
 // Parameters are held in tfjs' layouts and order (conv kernel HWIO, depthwise kernel [k, k, C,
 // multiplier], dense kernel [in, out]; a
@@ -67,7 +69,7 @@ struct Buf {
   }
 };
 
-enum class Op { Conv, BN, Relu, MaxPool, Dropout, Gap, Dense, Softmax };
+enum class Op { Conv, BN, Relu, MaxPool, Dropout, Gap, Dense, Softmax, PosEmb, TBlock };
 
 struct Param {
   std::string role;
@@ -104,6 +106,8 @@ struct Layer {
   std::vector<int32_t> argmax;  // max-pool: input index of each output's maximum
   Buf mask;                 // dropout: 0 or 1/keep per element
   std::map<int, ConvPlan> plans;  // convolution primitives per batch size
+  int heads = 0, mlp = 0;           // transformer block
+  std::vector<Buf> keep;            // transformer block: activations kept for the backward pass
   size_t in_size() const { return size_t(H) * W * C; }
   size_t out_size() const { return size_t(OH) * OW * OC; }
 };
@@ -202,6 +206,21 @@ void build(Net& net, const std::string& spec) {
       if (!(ls >> L.OC)) throw std::runtime_error("bad dense line: " + line);
       L.params.push_back(add_param(net, "kernel", size_t(C) * L.OC, true));
       L.params.push_back(add_param(net, "bias", L.OC, true));
+    } else if (kind == "posemb") {
+      L.op = Op::PosEmb;
+      L.params.push_back(add_param(net, "embedding", size_t(H) * W * C, true));
+    } else if (kind == "tblock") {
+      L.op = Op::TBlock;
+      if (!(ls >> L.heads >> L.mlp >> L.eps) || L.heads < 1 || L.mlp < 1 || C % L.heads != 0)
+        throw std::runtime_error("bad tblock line (heads must divide the channels): " + line);
+      // tfjs' order: ln1 gamma, beta; qkv kernel, bias; proj kernel, bias; ln2 gamma, beta;
+      // fc1 kernel, bias; fc2 kernel, bias.
+      const size_t c = C, m = L.mlp;
+      for (auto [role, n] : std::vector<std::pair<const char*, size_t>>{{"ln1_gamma", c}, {"ln1_beta", c}, {"qkv_kernel", c * 3 * c},
+                                                                         {"qkv_bias", 3 * c}, {"proj_kernel", c * c}, {"proj_bias", c},
+                                                                         {"ln2_gamma", c}, {"ln2_beta", c}, {"fc1_kernel", c * m},
+                                                                         {"fc1_bias", m}, {"fc2_kernel", m * c}, {"fc2_bias", c}})
+        L.params.push_back(add_param(net, role, n, true));
     } else if (kind == "softmax") {
       L.op = Op::Softmax;
       if (H != 1 || W != 1) throw std::runtime_error("softmax needs a flat input");
@@ -223,6 +242,15 @@ void build(Net& net, const std::string& spec) {
     L.dout.alloc(n);
     if (L.op == Op::MaxPool) L.argmax.assign(n, 0);
     if (L.op == Op::Dropout) L.mask.alloc(n);
+    if (L.op == Op::TBlock) {
+      const size_t rows = size_t(net.batch_max) * L.H * L.W, T = size_t(L.H) * L.W;
+      // Forward (kept for backward): xhat1, h1, qkv, att, o, x2, xhat2, h2, relu(u), 1/std of both norms.
+      const size_t sizes[] = {rows * L.C, rows * L.C, rows * 3 * L.C, size_t(net.batch_max) * L.heads * T * T, rows * L.C,
+                              rows * L.C, rows * L.C, rows * L.C, rows * L.mlp, rows, rows,
+                              // backward: dx2, dh, dr, do, dqkv
+                              rows * L.C, rows * L.C, rows * L.mlp, rows * L.C, rows * 3 * L.C};
+      for (size_t sz : sizes) L.keep.emplace_back(sz);
+    }
   }
   net.probs.alloc(size_t(net.batch_max) * net.classes);
 }
@@ -337,6 +365,198 @@ inline uint64_t mix64(uint64_t z) {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);
+}
+
+
+// ---- Transformer block (see libs/model/src/transformer.ts): tokens are the H x W positions ----
+enum TKeep { kXhat1, kH1, kQkv, kAtt, kO, kX2, kXhat2, kH2, kR, kRstd1, kRstd2, kDx2, kDh, kDr, kDo, kDqkv };
+
+// Row-major C[M,N] = op(A)·op(B) + beta·C (oneDNN's sgemm).
+inline void gemm(char ta, char tb, int M, int N, int K, const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc) {
+  dnnl::sgemm(ta, tb, M, N, K, 1.f, A, lda, B, ldb, beta, C, ldc);
+}
+
+void layer_norm_fwd(const float* x, size_t rows, int C, float eps, const float* g, const float* b, float* xhat, float* rstd, float* y) {
+#pragma omp parallel for schedule(static)
+  for (size_t i = 0; i < rows; i++) {
+    const float* xi = x + i * C;
+    double mu = 0, var = 0;
+    for (int c = 0; c < C; c++) mu += xi[c];
+    mu /= C;
+    for (int c = 0; c < C; c++) var += (xi[c] - mu) * (xi[c] - mu);
+    const float r = float(1.0 / std::sqrt(var / C + eps));
+    rstd[i] = r;
+    for (int c = 0; c < C; c++) {
+      const float xh = float(xi[c] - mu) * r;
+      xhat[i * C + c] = xh;
+      y[i * C + c] = xh * g[c] + b[c];
+    }
+  }
+}
+
+// dx = (1/std)·(dxhat - mean(dxhat) - xhat·mean(dxhat·xhat)), dxhat = dy·g; dg, db summed over rows.
+void layer_norm_bwd(const float* dy, const float* xhat, const float* rstd, size_t rows, int C, const float* g, float* dx, float* dg, float* db) {
+  std::vector<double> sg(C, 0.0), sb(C, 0.0);
+  for (size_t i = 0; i < rows; i++)
+    for (int c = 0; c < C; c++) sg[c] += dy[i * C + c] * xhat[i * C + c], sb[c] += dy[i * C + c];
+  for (int c = 0; c < C; c++) dg[c] = float(sg[c]), db[c] = float(sb[c]);
+#pragma omp parallel for schedule(static)
+  for (size_t i = 0; i < rows; i++) {
+    double m1 = 0, m2 = 0;
+    for (int c = 0; c < C; c++) {
+      const float d = dy[i * C + c] * g[c];
+      m1 += d;
+      m2 += d * xhat[i * C + c];
+    }
+    const float a = float(m1 / C), bb = float(m2 / C);
+    for (int c = 0; c < C; c++) dx[i * C + c] = rstd[i] * (dy[i * C + c] * g[c] - a - xhat[i * C + c] * bb);
+  }
+}
+
+void column_sums(const float* x, size_t rows, int C, float* out) {
+  std::vector<double> s(C);
+  channel_sums(x, rows, C, nullptr, s.data());
+  for (int c = 0; c < C; c++) out[c] = float(s[c]);
+}
+
+void tblock_forward(Net& net, Layer& L, const float* x, float* y, int n) {
+  const int C = L.C, T = L.H * L.W, Hh = L.heads, d = C / Hh, M = L.mlp;
+  const size_t rows = size_t(n) * T;
+  const int R = int(rows);
+  auto P = [&](int i) { return net.params[L.params[i]]->w.p; };
+  float* xhat1 = L.keep[kXhat1].p; float* h1 = L.keep[kH1].p; float* qkv = L.keep[kQkv].p; float* att = L.keep[kAtt].p;
+  float* o = L.keep[kO].p; float* x2 = L.keep[kX2].p; float* xhat2 = L.keep[kXhat2].p; float* h2 = L.keep[kH2].p;
+  float* r = L.keep[kR].p;
+  layer_norm_fwd(x, rows, C, L.eps, P(0), P(1), xhat1, L.keep[kRstd1].p, h1);
+  for (size_t i = 0; i < rows; i++) memcpy(qkv + i * 3 * C, P(3), 3 * C * sizeof(float));
+  gemm('N', 'N', R, 3 * C, C, h1, C, P(2), 3 * C, 1.f, qkv, 3 * C);
+  const float scale = 1.f / std::sqrt(float(d));
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int b = 0; b < n; b++)
+    for (int hd = 0; hd < Hh; hd++) {
+      const float* base = qkv + size_t(b) * T * 3 * C;
+      float* A = att + (size_t(b) * Hh + hd) * T * T;
+      for (int i = 0; i < T; i++) {
+        const float* q = base + size_t(i) * 3 * C + hd * d;
+        float mx = -1e30f;
+        for (int j = 0; j < T; j++) {
+          const float* k = base + size_t(j) * 3 * C + C + hd * d;
+          float acc = 0;
+          for (int e = 0; e < d; e++) acc += q[e] * k[e];
+          A[i * T + j] = acc * scale;
+          mx = std::max(mx, A[i * T + j]);
+        }
+        double sum = 0;
+        for (int j = 0; j < T; j++) sum += (A[i * T + j] = std::exp(A[i * T + j] - mx));
+        const float inv = float(1.0 / sum);
+        float* oi = o + (size_t(b) * T + i) * C + hd * d;
+        for (int e = 0; e < d; e++) oi[e] = 0.f;
+        for (int j = 0; j < T; j++) {
+          const float a = (A[i * T + j] *= inv);
+          const float* v = base + size_t(j) * 3 * C + 2 * C + hd * d;
+          for (int e = 0; e < d; e++) oi[e] += a * v[e];
+        }
+      }
+    }
+  // x2 = x + o·Wo + bo
+  for (size_t i = 0; i < rows; i++)
+    for (int c = 0; c < C; c++) x2[i * C + c] = x[i * C + c] + P(5)[c];
+  gemm('N', 'N', R, C, C, o, C, P(4), C, 1.f, x2, C);
+  layer_norm_fwd(x2, rows, C, L.eps, P(6), P(7), xhat2, L.keep[kRstd2].p, h2);
+  for (size_t i = 0; i < rows; i++) memcpy(r + i * M, P(9), M * sizeof(float));
+  gemm('N', 'N', R, M, C, h2, C, P(8), M, 1.f, r, M);
+  const size_t ru = rows * M;
+#pragma omp parallel for schedule(static)
+  for (size_t i = 0; i < ru; i++) r[i] = r[i] > 0.f ? r[i] : 0.f;
+  // y = x2 + r·W2 + b2
+  for (size_t i = 0; i < rows; i++)
+    for (int c = 0; c < C; c++) y[i * C + c] = x2[i * C + c] + P(11)[c];
+  gemm('N', 'N', R, C, M, r, M, P(10), C, 1.f, y, C);
+}
+
+void tblock_backward(Net& net, Layer& L, const float* dy, float* dx, int n) {
+  const int C = L.C, T = L.H * L.W, Hh = L.heads, d = C / Hh, M = L.mlp;
+  const size_t rows = size_t(n) * T;
+  const int R = int(rows);
+  auto P = [&](int i) { return net.params[L.params[i]]->w.p; };
+  auto G = [&](int i) { return net.params[L.params[i]]->g.p; };
+  const float* xhat1 = L.keep[kXhat1].p; const float* h1 = L.keep[kH1].p; const float* qkv = L.keep[kQkv].p;
+  const float* att = L.keep[kAtt].p; const float* o = L.keep[kO].p; const float* xhat2 = L.keep[kXhat2].p;
+  const float* h2 = L.keep[kH2].p; const float* r = L.keep[kR].p;
+  float* dx2 = L.keep[kDx2].p; float* dh = L.keep[kDh].p; float* dr = L.keep[kDr].p; float* dO = L.keep[kDo].p;
+  float* dqkv = L.keep[kDqkv].p;
+  // MLP: y = x2 + relu(h2·W1 + b1)·W2 + b2
+  gemm('T', 'N', M, C, R, r, M, dy, C, 0.f, G(10), C);
+  column_sums(dy, rows, C, G(11));
+  gemm('N', 'T', R, M, C, dy, C, P(10), C, 0.f, dr, M);
+  const size_t ru = rows * M;
+#pragma omp parallel for schedule(static)
+  for (size_t i = 0; i < ru; i++) dr[i] = r[i] > 0.f ? dr[i] : 0.f;
+  gemm('T', 'N', C, M, R, h2, C, dr, M, 0.f, G(8), M);
+  column_sums(dr, rows, M, G(9));
+  gemm('N', 'T', R, C, M, dr, M, P(8), M, 0.f, dh, C);
+  layer_norm_bwd(dh, xhat2, L.keep[kRstd2].p, rows, C, P(6), dx2, G(6), G(7));
+  const size_t rc = rows * C;
+#pragma omp parallel for schedule(static)
+  for (size_t i = 0; i < rc; i++) dx2[i] += dy[i];
+  // Attention output: x2 = x + o·Wo + bo
+  gemm('T', 'N', C, C, R, o, C, dx2, C, 0.f, G(4), C);
+  column_sums(dx2, rows, C, G(5));
+  gemm('N', 'T', R, C, C, dx2, C, P(4), C, 0.f, dO, C);
+  const float scale = 1.f / std::sqrt(float(d));
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int b = 0; b < n; b++)
+    for (int hd = 0; hd < Hh; hd++) {
+      const float* base = qkv + size_t(b) * T * 3 * C;
+      float* dbase = dqkv + size_t(b) * T * 3 * C;
+      const float* A = att + (size_t(b) * Hh + hd) * T * T;
+      std::vector<float> dS(size_t(T) * T);
+      for (int i = 0; i < T; i++) {
+        const float* doi = dO + (size_t(b) * T + i) * C + hd * d;
+        double dot = 0;
+        for (int j = 0; j < T; j++) {
+          const float* v = base + size_t(j) * 3 * C + 2 * C + hd * d;
+          float acc = 0;
+          for (int e = 0; e < d; e++) acc += doi[e] * v[e];
+          dS[i * T + j] = acc;  // dA
+          dot += acc * A[i * T + j];
+        }
+        for (int j = 0; j < T; j++) dS[i * T + j] = A[i * T + j] * (dS[i * T + j] - float(dot)) * scale;
+      }
+      for (int j = 0; j < T; j++) {
+        float* dq = dbase + size_t(j) * 3 * C + hd * d;
+        float* dk = dq + C;
+        float* dv = dq + 2 * C;
+        for (int e = 0; e < d; e++) dq[e] = dk[e] = dv[e] = 0.f;
+      }
+      for (int i = 0; i < T; i++) {
+        const float* q = base + size_t(i) * 3 * C + hd * d;
+        const float* doi = dO + (size_t(b) * T + i) * C + hd * d;
+        float* dq = dbase + size_t(i) * 3 * C + hd * d;
+        for (int j = 0; j < T; j++) {
+          const float* k = base + size_t(j) * 3 * C + C + hd * d;
+          float* dk = dbase + size_t(j) * 3 * C + C + hd * d;
+          float* dv = dk + C;
+          const float s = dS[i * T + j], a = A[i * T + j];
+          for (int e = 0; e < d; e++) {
+            dq[e] += s * k[e];
+            dk[e] += s * q[e];
+            dv[e] += a * doi[e];
+          }
+        }
+      }
+    }
+  gemm('T', 'N', C, 3 * C, R, h1, C, dqkv, 3 * C, 0.f, G(2), 3 * C);
+  column_sums(dqkv, rows, 3 * C, G(3));
+  gemm('N', 'T', R, C, 3 * C, dqkv, 3 * C, P(2), 3 * C, 0.f, dh, C);
+  if (dx) {
+    layer_norm_bwd(dh, xhat1, L.keep[kRstd1].p, rows, C, P(0), dx, G(0), G(1));
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < rc; i++) dx[i] += dx2[i];
+  } else {
+    std::vector<float> scratch(rc);
+    layer_norm_bwd(dh, xhat1, L.keep[kRstd1].p, rows, C, P(0), scratch.data(), G(0), G(1));
+  }
 }
 
 void forward(Net& net, int n, bool training, uint64_t seed) {
@@ -476,6 +696,17 @@ void forward(Net& net, int n, bool training, uint64_t seed) {
         dnnl::sgemm('N', 'N', n, L.OC, L.C, 1.f, x, L.C, Wt, L.OC, 1.f, y, L.OC);
         break;
       }
+      case Op::PosEmb: {
+        const float* e = net.params[L.params[0]]->w.p;
+        const size_t per = L.in_size();
+#pragma omp parallel for schedule(static)
+        for (int b = 0; b < n; b++)
+          for (size_t i = 0; i < per; i++) y[size_t(b) * per + i] = x[size_t(b) * per + i] + e[i];
+        break;
+      }
+      case Op::TBlock:
+        tblock_forward(net, L, x, y, n);
+        break;
       case Op::Softmax: {
         const int K = L.C;
         for (int i = 0; i < n; i++) {
@@ -645,6 +876,20 @@ void backward(Net& net, int n) {
         if (dx) dnnl::sgemm('N', 'T', n, L.C, L.OC, 1.f, dy, L.OC, Wt, L.OC, 0.f, dx, L.C);
         break;
       }
+      case Op::PosEmb: {
+        float* ge = net.params[L.params[0]]->g.p;
+        const size_t per = L.in_size();
+        for (size_t i = 0; i < per; i++) {
+          double acc = 0;
+          for (int b = 0; b < n; b++) acc += dy[size_t(b) * per + i];
+          ge[i] = float(acc);
+        }
+        if (dx) memcpy(dx, dy, size_t(n) * per * sizeof(float));
+        break;
+      }
+      case Op::TBlock:
+        tblock_backward(net, L, dy, dx, n);
+        break;
       case Op::Softmax:
         break;
     }

@@ -216,6 +216,12 @@ export function nativeSpec(model: tf.LayersModel): { spec: string; variables: La
       case 'Softmax':
         lines.push('softmax');
         break;
+      case 'EmoPositionEmbedding':
+        lines.push('posemb');
+        break;
+      case 'EmoTransformerBlock':
+        lines.push(`tblock ${cfg.heads} ${cfg.mlp} ${cfg.epsilon}`);
+        break;
       default:
         throw unsupported(layer, 'is not implemented natively');
     }

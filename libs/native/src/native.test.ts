@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { DEFAULT_AUGMENT } from '@emodetect/augment';
-import { createModel } from '@emodetect/model';
+import { createModel, PositionEmbedding, TransformerBlock } from '@emodetect/model';
 import { toyStripes as stripes } from '../../../tools/test-data.ts';
 import {
   DEFAULT_TRAIN_CONFIG,
@@ -85,7 +85,7 @@ describe('nativeSpec', () => {
 });
 
 describe('NativeNet against tfjs (cpu backend)', () => {
-  for (const arch of ['micro', 'tiny', 'small']) {
+  for (const arch of ['micro', 'tiny', 'small', 'hybrid']) {
     it(`${arch}: inference matches tfjs`, async () => {
       const m = createModel({ arch, seed: 3 }).model;
       // Non-trivial batch-norm statistics, as after training.
@@ -106,13 +106,34 @@ describe('NativeNet against tfjs (cpu backend)', () => {
     });
   }
 
-  // tiny: depthwise and pointwise convolutions.
-  for (const arch of ['micro', 'tiny'])
+  // tiny: depthwise and pointwise convolutions. The transformer layers (position embedding and
+  // a block) are checked on a net small enough for tfjs' cpu backend to differentiate quickly.
+  const transformerNet = () => {
+    const input = tf.input({ shape: [12, 12, 1] });
+    let x = tf.layers
+      .conv2d({ filters: 16, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: tf.initializers.heNormal({ seed: 3 }) })
+      .apply(input) as tf.SymbolicTensor;
+    x = tf.layers.batchNormalization({ momentum: 0.9 }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers.reLU().apply(x) as tf.SymbolicTensor;
+    x = tf.layers.maxPooling2d({ poolSize: 2 }).apply(x) as tf.SymbolicTensor;
+    x = new PositionEmbedding({ seed: 4 }).apply(x) as tf.SymbolicTensor;
+    x = new TransformerBlock({ heads: 2, mlp: 24, seed: 5 }).apply(x) as tf.SymbolicTensor;
+    x = new TransformerBlock({ heads: 4, mlp: 20, seed: 9 }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers.globalAveragePooling2d({}).apply(x) as tf.SymbolicTensor;
+    const y = tf.layers.dense({ units: 7, kernelInitializer: tf.initializers.glorotUniform({ seed: 6 }) }).apply(x) as tf.SymbolicTensor;
+    return tf.model({ inputs: input, outputs: tf.layers.softmax().apply(y) as tf.SymbolicTensor });
+  };
+  const stepNets: [string, () => tf.LayersModel, number][] = [
+    ['micro', () => createModel({ arch: 'micro', seed: 11 }).model, 48],
+    ['tiny', () => createModel({ arch: 'tiny', seed: 11 }).model, 48],
+    ['transformer layers', transformerNet, 12],
+  ];
+  for (const [arch, build, side] of stepNets)
     it(`${arch}: one training step (batch-norm statistics, label smoothing, class weights, Adam) matches tfjs`, async () => {
-      const m = withoutDropout(createModel({ arch, seed: 11 }).model);
+      const m = withoutDropout(build());
       const n = 16;
       const k = 7;
-      const x = rand(n * 48 * 48, 12);
+      const x = rand(n * side * side, 12);
       // Smoothed one-hot targets and unequal sample weights.
       const y = new Float32Array(n * k).fill(0.1 / k);
       for (let i = 0; i < n; i++) y[i * k + (i % k)] += 0.9;
@@ -127,7 +148,7 @@ describe('NativeNet against tfjs (cpu backend)', () => {
         // tfjs: the same loss as @emodetect/train's computeShard, divided by Σw as its step does.
         const vars = m.trainableWeights.map((v) => v.read() as tf.Variable);
         const { value, grads } = tf.variableGrads(() => {
-          const probs = m.apply(tf.tensor4d(x, [n, 48, 48, 1]), { training: true }) as tf.Tensor2D;
+          const probs = m.apply(tf.tensor4d(x, [n, side, side, 1]), { training: true }) as tf.Tensor2D;
           const ce = tf.neg(tf.sum(tf.mul(tf.tensor2d(y, [n, k]), tf.log(tf.clipByValue(probs, 1e-7, 1))), 1));
           return tf.div(tf.sum(tf.mul(ce, tf.tensor1d(w))), weightSum) as tf.Scalar;
         }, vars);
@@ -155,16 +176,18 @@ describe('NativeNet against tfjs (cpu backend)', () => {
           if (!v.trainable) return;
           // Adam's first step moves every weight by lr·g/(|g| + eps): compare the moves, in units
           // of lr. Where |g| is within a few hundred eps (1e-7) of zero, the move depends on the
-          // gradient's last bits, which two float32 summation orders round apart: the largest
-          // difference is taken over the other weights.
+          // gradient's last bits, which two float32 summation orders round apart, so the moves
+          // are compared where |g| is larger. (Some gradients are zero in exact arithmetic: the
+          // attention's key bias shifts every score of a row alike, which softmax ignores.)
           const got = v.read().dataSync();
           const g = grads[(v.read() as tf.Variable).name].dataSync();
           const diffs = Array.from(got, (a, j) => Math.abs(a - tfjsAfter[i][j]) / lr);
-          const sorted = [...diffs].sort((a, b) => a - b);
-          expect(sorted[Math.floor(sorted.length * 0.99)], v.originalName).toBeLessThan(1e-4);
-          const settled = diffs.filter((_, j) => Math.abs(g[j]) > 3e-5);
-          expect(settled.length, v.originalName).toBeGreaterThan(diffs.length / 2);
-          expect(Math.max(...settled), v.originalName).toBeLessThan(0.02);
+          const settled = diffs.filter((_, j) => Math.abs(g[j]) > 3e-5).sort((a, b) => a - b);
+          expect(settled.length, v.originalName).toBeGreaterThan(
+            v.originalName.endsWith('qkv_bias') ? diffs.length / 2 : diffs.length * 0.9,
+          );
+          expect(settled[Math.floor(settled.length * 0.99)], v.originalName).toBeLessThan(1e-4);
+          expect(settled[settled.length - 1], v.originalName).toBeLessThan(0.02);
         });
         expect(net.optimizerState(m.trainableWeights.map((v) => (v.read() as tf.Variable).name))[0].values[0]).toBe(1);
         opt.dispose();
