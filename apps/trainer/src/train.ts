@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describeBackend, initNodeBackend, BACKEND_NAMES } from '@emodetect/backend/node';
-import { DEFAULT_AUGMENT, NO_AUGMENT } from '@emodetect/augment';
+import { DEFAULT_AUGMENT, DETECTOR_AUGMENT, NO_AUGMENT } from '@emodetect/augment';
 import { confusionMatrixSvg, reportMarkdown } from '@emodetect/metrics';
 import { ARCHITECTURE_NAMES, createModel, saveModelFolder, loadModelFolder, type EmotionModel } from '@emodetect/model/node';
 import { DataError, fileSha256 } from '@emodetect/preprocess/node';
@@ -47,7 +47,9 @@ Options:
   --label-smoothing X    0..0.5 (default: ${DEFAULT_TRAIN_CONFIG.labelSmoothing})
   --class-weights W      none | balanced (default: none)
   --patience N           early stopping after N epochs without improvement, 0 = off (default: ${DEFAULT_TRAIN_CONFIG.patience})
-  --no-augment           train without augmentation
+  --augment A            default | detector | none (default: default). detector also varies crops the way a
+                         face detector's boxes do: zoom ±20%, shift ±12%, rotation ±15°, aspect ±10%
+  --no-augment           the same as --augment none
   --tta T                none | flip: test-time augmentation declared in the model (default: none)
   --out <dir>            run folder (default: runs/<arch>)
   --resume               continue the run in --out from its last checkpoint
@@ -84,6 +86,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     'class-weights': { type: 'string' },
     patience: { type: 'string' },
     'no-augment': { type: 'boolean' },
+    augment: { type: 'string' },
     tta: { type: 'string' },
     out: { type: 'string' },
     resume: { type: 'boolean' },
@@ -121,7 +124,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
     classWeights: choiceOption(cmd, 'class-weights', v['class-weights'], ['none', 'balanced'] as const, 'none'),
     patience: intOption(cmd, 'patience', v.patience, DEFAULT_TRAIN_CONFIG.patience, 0),
     seed: intOption(cmd, 'seed', v.seed, DEFAULT_TRAIN_CONFIG.seed, 0),
-    augment: v['no-augment'] ? NO_AUGMENT : DEFAULT_AUGMENT,
+    augment: { none: NO_AUGMENT, default: DEFAULT_AUGMENT, detector: DETECTOR_AUGMENT }[
+      v['no-augment'] ? 'none' : choiceOption(cmd, 'augment', v.augment, ['default', 'detector', 'none'] as const, 'default')
+    ],
     // Resolved after the backend is chosen (auto: one per core on CPU backends, 1 on a GPU).
     workers: v.workers === undefined || v.workers === 'auto' ? 0 : intOption(cmd, 'workers', v.workers, 1),
   };
@@ -184,7 +189,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
         v['class-weights'] !== undefined && config.classWeights !== was.classWeights && `--class-weights ${was.classWeights}`,
         v.patience !== undefined && config.patience !== was.patience && `--patience ${was.patience}`,
         v.seed !== undefined && config.seed !== was.seed && `--seed ${was.seed}`,
-        v['no-augment'] && JSON.stringify(was.augment) !== JSON.stringify(NO_AUGMENT) && 'augmentation on',
+        (v['no-augment'] || v.augment !== undefined) &&
+          JSON.stringify(config.augment) !== JSON.stringify(was.augment) &&
+          `other augmentation (${JSON.stringify(was.augment)})`,
       ].filter((x): x is string => typeof x === 'string');
       if (changed.length)
         throw new UsageError(

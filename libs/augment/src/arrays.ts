@@ -27,7 +27,7 @@ export function augmentImagesInto(
     throw new Error(`augmentImagesInto: buffers hold fewer than ${n} images of ${height}x${width}`);
   if (src === dst || (src.buffer === dst.buffer && src.byteOffset === dst.byteOffset))
     throw new Error('augmentImagesInto: src and dst must differ');
-  const geometric = cfg.rotation > 0 || cfg.flip > 0 || cfg.zoom > 0 || cfg.shift > 0;
+  const geometric = cfg.rotation > 0 || cfg.flip > 0 || cfg.zoom > 0 || cfg.shift > 0 || (cfg.aspect ?? 0) > 0;
   for (let i = 0; i < n; i++) {
     const img = src.subarray(i * per, (i + 1) * per);
     const out = dst.subarray(i * per, (i + 1) * per);
@@ -38,6 +38,7 @@ export function augmentImagesInto(
         dx: rng.uniform(-cfg.shift, cfg.shift) * width,
         dy: rng.uniform(-cfg.shift, cfg.shift) * height,
         flip: rng.next() < cfg.flip,
+        aspect: cfg.aspect ? Math.exp(rng.uniform(-cfg.aspect, cfg.aspect)) : 1,
       });
       warpBilinear(img, out, height, width, t);
     } else {

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '@emodetect/backend/node';
-import { augmentBatch, augmentImagesInto, DEFAULT_AUGMENT, NO_AUGMENT, Rng } from './index.ts';
+import { augmentBatch, augmentImagesInto, DEFAULT_AUGMENT, DETECTOR_AUGMENT, NO_AUGMENT, Rng } from './index.ts';
 
 beforeAll(async () => {
   await initNodeBackend({ backend: 'wasm' });
@@ -47,16 +47,37 @@ describe('augmentBatch', () => {
 });
 
 describe('augmentImagesInto (plain arrays, for the native trainer)', () => {
-  it('draws the same parameters and warps like augmentBatch (erasing off: its noise comes from elsewhere)', () => {
+  it.each([
+    ['the defaults', DEFAULT_AUGMENT],
+    ['detector-like crops (aspect changes)', DETECTOR_AUGMENT],
+  ])('draws the same parameters and warps like augmentBatch with %s (erasing off: its noise comes from elsewhere)', (_name, base) => {
     const n = 6;
     const src = Float32Array.from({ length: n * 48 * 48 }, (_, i) => ((i * 7919) % 256) / 255);
-    const cfg = { ...DEFAULT_AUGMENT, erase: 0 };
+    const cfg = { ...base, erase: 0 };
     const want = tf.tidy(() => augmentBatch(tf.tensor4d(src, [n, 48, 48, 1]), cfg, new Rng(9)).dataSync());
     const got = new Float32Array(src.length);
     augmentImagesInto(src, got, n, 48, 48, cfg, new Rng(9));
     let worst = 0;
     for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
     expect(worst).toBeLessThan(1e-4);
+  });
+
+  it('an aspect change widens the image and leaves the draws of configurations without it alone', () => {
+    // A vertical bar 8 px wide in the middle: wider by e^0.3 with a certain aspect of +0.3.
+    const src = Float32Array.from({ length: 48 * 48 }, (_, i) => (Math.abs((i % 48) - 23.5) < 4 ? 1 : 0));
+    const wide = new Float32Array(src.length);
+    const rng = { uniform: (lo: number, hi: number) => (lo === -0.3 ? 0.3 : (lo + hi) / 2), next: () => 1, int: () => 0 } as unknown as Rng;
+    augmentImagesInto(src, wide, 1, 48, 48, { ...NO_AUGMENT, aspect: 0.3 }, rng);
+    const row = Array.from(wide.subarray(24 * 48, 25 * 48));
+    const width = row.reduce((a, b) => a + b, 0);
+    expect(width).toBeCloseTo(8 * Math.exp(0.3), 0);
+    // aspect 0 draws nothing more: the default pipeline's sequence is unchanged.
+    const a = new Rng(4);
+    const b = new Rng(4);
+    const out = new Float32Array(src.length);
+    augmentImagesInto(src, out, 1, 48, 48, DEFAULT_AUGMENT, a);
+    augmentImagesInto(src, out, 1, 48, 48, { ...DEFAULT_AUGMENT, aspect: 0 }, b);
+    expect(a.getState()).toBe(b.getState());
   });
 
   it('erases one rectangle with noise when erasing is certain, and refuses aliased buffers', () => {

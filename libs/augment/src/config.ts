@@ -14,6 +14,11 @@ export interface AugmentConfig {
   contrast: number;
   /** Probability of erasing one random rectangle (2%-25% of the area) with noise. */
   erase: number;
+  /**
+   * Max log aspect change: width x e^u and height / e^u, u uniform in ±aspect (0 or absent = off;
+   * drawn only when on, so configurations without it keep their random sequences).
+   */
+  aspect?: number;
 }
 
 /** Defaults that suit 48x48 FER faces. */
@@ -26,6 +31,12 @@ export const DEFAULT_AUGMENT: AugmentConfig = {
   contrast: 0.2,
   erase: 0.25,
 };
+
+/**
+ * Crops that vary the way a face detector's boxes do around the face: wider zoom and shift ranges,
+ * more rotation, and aspect changes, on top of the defaults' photometric changes and erasing.
+ */
+export const DETECTOR_AUGMENT: AugmentConfig = { ...DEFAULT_AUGMENT, rotation: 15, zoom: 0.2, shift: 0.12, aspect: 0.1 };
 
 /** No augmentation at all. */
 export const NO_AUGMENT: AugmentConfig = { rotation: 0, flip: 0, zoom: 0, shift: 0, brightness: 0, contrast: 0, erase: 0 };

@@ -19,17 +19,19 @@ export function eraseRect(rng: Rng, width: number, height: number): { x0: number
 export function geometricTransform(
   width: number,
   height: number,
-  p: { angleRad: number; scale: number; dx: number; dy: number; flip: boolean },
+  p: { angleRad: number; scale: number; dx: number; dy: number; flip: boolean; aspect?: number },
 ): number[] {
   const cx = (width - 1) / 2;
   const cy = (height - 1) / 2;
   const cos = Math.cos(p.angleRad) / p.scale;
   const sin = Math.sin(p.angleRad) / p.scale;
   const f = p.flip ? -1 : 1;
-  // input = A (out - c) + c - shift, A = R(θ)/s · diag(f, 1)
-  const a00 = cos * f;
-  const a01 = -sin;
-  const a10 = sin * f;
-  const a11 = cos;
+  // input = A (out - c) + c - shift, A = R(θ)/s · diag(f/a, a): the output is a times wider and
+  // 1/a times taller than a plain zoom (a = 1 without an aspect change).
+  const a = p.aspect ?? 1;
+  const a00 = (cos * f) / a;
+  const a01 = -sin * a;
+  const a10 = (sin * f) / a;
+  const a11 = cos * a;
   return [a00, a01, cx - p.dx - a00 * cx - a01 * cy, a10, a11, cy - p.dy - a10 * cx - a11 * cy, 0, 0];
 }

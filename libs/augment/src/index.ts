@@ -14,7 +14,7 @@ export { geometricTransform } from './geometry.ts';
 export { augmentImagesInto, warpBilinear } from './arrays.ts';
 import { eraseRect, geometricTransform } from './geometry.ts';
 
-export { DEFAULT_AUGMENT, NO_AUGMENT, type AugmentConfig } from './config.ts';
+export { DEFAULT_AUGMENT, DETECTOR_AUGMENT, NO_AUGMENT, type AugmentConfig } from './config.ts';
 import type { AugmentConfig } from './config.ts';
 
 /**
@@ -23,7 +23,7 @@ import type { AugmentConfig } from './config.ts';
  */
 export function augmentBatch(x: tf.Tensor4D, cfg: AugmentConfig, rng: Rng): tf.Tensor4D {
   const [n, h, w] = x.shape;
-  const geometric = cfg.rotation > 0 || cfg.flip > 0 || cfg.zoom > 0 || cfg.shift > 0;
+  const geometric = cfg.rotation > 0 || cfg.flip > 0 || cfg.zoom > 0 || cfg.shift > 0 || (cfg.aspect ?? 0) > 0;
   const transforms: number[] = [];
   const bias = new Float32Array(n);
   const contrast = new Float32Array(n);
@@ -37,6 +37,7 @@ export function augmentBatch(x: tf.Tensor4D, cfg: AugmentConfig, rng: Rng): tf.T
           dx: rng.uniform(-cfg.shift, cfg.shift) * w,
           dy: rng.uniform(-cfg.shift, cfg.shift) * h,
           flip: rng.next() < cfg.flip,
+          aspect: cfg.aspect ? Math.exp(rng.uniform(-cfg.aspect, cfg.aspect)) : 1,
         }),
       );
     }
