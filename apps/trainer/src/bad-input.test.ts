@@ -176,6 +176,12 @@ const CASES: Case[] = [
     line: /--precision must be one of fp32, bf16/,
   },
   {
+    name: 'train --augment strong',
+    args: () => ['train', '--data', 'x', '--augment', 'strong'],
+    code: 2,
+    line: /--augment must be one of default, detector, none/,
+  },
+  {
     name: 'train --ferplus-mode x',
     args: () => ['train', '--data', 'x', '--ferplus-mode', 'x'],
     code: 2,
