@@ -124,7 +124,13 @@ const untouched = (file: string, size?: number) => async () => {
 
 const CASES: Case[] = [
   // The command line itself.
-  { name: 'no command', args: () => [], code: 2 },
+  {
+    name: 'no command: the help goes to stderr',
+    args: () => [],
+    code: 2,
+    check: (r) => expect([r.stdout, r.stderr]).toEqual(['', expect.stringMatching(/Usage: emodetect <command>/)]),
+  },
+  { name: '--version', args: () => ['--version'], code: 0, line: /^emodetect \d+\.\d+\.\d+\n$/ },
   { name: 'an unknown command', args: () => ['fit'], code: 2, line: /unknown command "fit"/ },
   // train: options.
   { name: 'train without --data', args: () => ['train'], code: 2, line: /train: --data <csv\|csv.gz\|folder> is required/ },

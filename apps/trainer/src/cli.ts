@@ -1,13 +1,18 @@
 /** The `emodetect` command line: one verb per life-cycle step. */
+import { readFileSync } from 'node:fs';
 import { detectCommand, DETECT_HELP } from './detect.ts';
 import { evalCommand, EVAL_HELP } from './eval.ts';
 import { exportCommand, EXPORT_HELP } from './export.ts';
 import { formatError } from './errors.ts';
 import { trainCommand, TRAIN_HELP } from './train.ts';
 
+/** The CLI package's version (apps/trainer/package.json). */
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
 const HELP = `emodetect: facial-expression emotion recognition (FER2013, 7 classes)
 
 Usage: emodetect <command> [options]
+       emodetect --version
 
 Commands:
   train    train a CNN on FER2013 (CSV / CSV.gz) or an image folder
@@ -39,9 +44,18 @@ export async function main(argv: string[]): Promise<number> {
   process.on('uncaughtException', fail);
   process.on('unhandledRejection', fail);
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
+  if (name === '--version' || name === '-V') {
+    process.stdout.write(`emodetect ${VERSION}\n`);
+    return 0;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(HELP + '\n');
-    return name ? 0 : 2;
+    return 0;
+  }
+  // No command is a usage error: the help goes to stderr, so that stdout stays empty.
+  if (!name) {
+    process.stderr.write(HELP + '\n');
+    return 2;
   }
   const cmd = COMMANDS[name];
   if (!cmd) {
