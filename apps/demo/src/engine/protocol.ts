@@ -24,7 +24,10 @@ export interface ReadyInfo {
   backend: string;
   /** Backends passed over by `auto`, with the reason. */
   skipped: { backend: string; reason: string }[];
+  /** The model of the live view (the small one where it is bundled). */
   model: { name: string; arch: string; parameters: number; labels: string[]; url: string };
+  /** The model that analyses photos (the default, most accurate one). */
+  imageModel: { name: string; url: string };
   /** Time to initialise the backend and load both models, and to run the first (warm-up) frame. */
   loadMs: number;
   warmupMs: number;

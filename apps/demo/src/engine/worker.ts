@@ -40,18 +40,25 @@ function pixels(bitmap: ImageBitmap): RgbaImage {
 async function init(config: EngineConfig): Promise<ReadyInfo> {
   const t0 = performance.now();
   const info = await initBackend({ backend: config.backend, wasmPath: `${config.assets}/tfjs-wasm/` });
-  const manifest = (await (await fetch(`${config.assets}/manifest.json`)).json()) as { model: string; detector: string };
+  const manifest = (await (await fetch(`${config.assets}/manifest.json`)).json()) as { model: string; liveModel?: string; detector: string };
   const modelUrl = `${config.assets}/${manifest.model}`;
-  const [detector, model] = await Promise.all([
+  // The live view runs the small model where one is bundled (speed matters there), photos the default.
+  const liveUrl = `${config.assets}/${manifest.liveModel ?? manifest.model}`;
+  const [detector, model, liveModel] = await Promise.all([
     createFaceDetector({
       model: config.detector,
+      // Photos may hold up to 20 faces (the live view keeps the 10 largest, in its pipeline).
+      maxFaces: 20,
       modelUrl: `${config.assets}/${manifest.detector}/facemesh-detection-${config.detector}.json`,
     }),
     loadModelFromUrl(modelUrl),
+    liveUrl === modelUrl ? null : loadModelFromUrl(liveUrl),
   ]);
+  const live = liveModel ?? model;
   // Batch-norm folded into the convolutions: fewer ops per face, the same probabilities.
   useFoldedInference(model);
-  const pipeline = createEmotionPipeline(detector, model, { maxFaces: 10 });
+  if (liveModel) useFoldedInference(liveModel);
+  const pipeline = createEmotionPipeline(detector, live, { maxFaces: 10 });
   engine = {
     pipeline,
     smoothLoop: createFrameLoop(pipeline, { tracker: createTracker() }),
@@ -67,18 +74,21 @@ async function init(config: EngineConfig): Promise<ReadyInfo> {
   const t1 = performance.now();
   const blank: RgbaImage = { width: 64, height: 64, data: new Uint8ClampedArray(64 * 64 * 4).fill(128) };
   await pipeline.detect(blank);
-  const { height, width, channels } = model.metadata.input;
-  await predictProbabilities(model, new Float32Array(height * width * channels), 1);
+  for (const m of liveModel ? [model, liveModel] : [model]) {
+    const { height, width, channels } = m.metadata.input;
+    await predictProbabilities(m, new Float32Array(height * width * channels), 1);
+  }
   return {
     backend: info.name,
     skipped: info.skipped,
     model: {
-      name: model.metadata.name,
-      arch: model.metadata.arch,
-      parameters: model.metadata.parameters,
-      labels: [...model.metadata.labels],
-      url: modelUrl,
+      name: live.metadata.name,
+      arch: live.metadata.arch,
+      parameters: live.metadata.parameters,
+      labels: [...live.metadata.labels],
+      url: liveUrl,
     },
+    imageModel: { name: model.metadata.name, url: modelUrl },
     loadMs,
     warmupMs: performance.now() - t1,
   };
