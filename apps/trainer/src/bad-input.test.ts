@@ -332,6 +332,12 @@ const CASES: Case[] = [
     line: /--backend must be one of native/,
   },
   {
+    name: 'eval --tta sideways',
+    args: () => ['eval', '--data', p('toy.csv'), '--model', p('model'), '--tta', 'sideways'],
+    code: 2,
+    line: /--tta must be one of none, flip, views/,
+  },
+  {
     name: 'eval a missing model',
     args: () => ['eval', '--model', p('nope'), '--data', p('toy.csv')],
     code: 1,

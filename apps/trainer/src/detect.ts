@@ -47,6 +47,8 @@ Options:
                        run per face (default: on for images, off for videos)
   --min-score X        drop detections scoring below X, 0.3..1 (default 0.65; lower finds more faces
                        and more false ones)
+  --tta T              none | flip | views: test-time augmentation instead of the model's own (views: 14 shifted,
+                       zoomed and mirrored views, 7x the cost of flip)
   --backend B          native | ${BACKEND_NAMES.join(' | ')} (default: auto; native classifies faces
                        when it is built, the face detector runs on the best tfjs backend)`;
 
@@ -158,6 +160,7 @@ export async function detectCommand(argv: string[]): Promise<number> {
       fps: { type: 'string' },
       'skip-frames': { type: 'string' },
       backend: { type: 'string' },
+      tta: { type: 'string' },
       overwrite: { type: 'boolean' },
     },
     true,
@@ -195,6 +198,7 @@ export async function detectCommand(argv: string[]): Promise<number> {
   const info = await initNodeBackend({ backend: tfjsBackend(backend) });
   log.info(describeBackend(info));
   const model = await loadModelArg(v.model ?? bundledModelDir());
+  if (v.tta) model.metadata.tta = choiceOption('detect', 'tta', v.tta, ['none', 'flip', 'views'] as const, model.metadata.tta);
   // The face detector stays on tfjs; the classifier runs natively when it can.
   log.info(classifierRuntime('detect', backend, model, log, 64));
   const detector = await createNodeFaceDetector({ model: detectorModel, maxFaces: Math.max(maxFaces, 10), minScore });

@@ -50,7 +50,7 @@ Options:
   --augment A            default | detector | none (default: default). detector also varies crops the way a
                          face detector's boxes do: zoom ±20%, shift ±12%, rotation ±15°, aspect ±10%
   --no-augment           the same as --augment none
-  --tta T                none | flip: test-time augmentation declared in the model (default: none)
+  --tta T                none | flip | views: test-time augmentation declared in the model (default: none)
   --out <dir>            run folder (default: runs/<arch>)
   --resume               continue the run in --out from its last checkpoint
   --init <model-dir>     start from this model's weights (same --arch and labels) with a fresh
@@ -130,7 +130,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     // Resolved after the backend is chosen (auto: one per core on CPU backends, 1 on a GPU).
     workers: v.workers === undefined || v.workers === 'auto' ? 0 : intOption(cmd, 'workers', v.workers, 1),
   };
-  const tta = choiceOption(cmd, 'tta', v.tta, ['none', 'flip'] as const, 'none');
+  const tta = choiceOption(cmd, 'tta', v.tta, ['none', 'flip', 'views'] as const, 'none');
   const limit = v.limit === undefined ? undefined : intOption(cmd, 'limit', v.limit, 0);
   const valLimit = v['val-limit'] === undefined ? undefined : intOption(cmd, 'val-limit', v['val-limit'], 0);
   const ferPlusMode = choiceOption(cmd, 'ferplus-mode', v['ferplus-mode'], ['majority', 'soft'] as const, 'majority');

@@ -6,7 +6,7 @@
  * dominates.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { EmotionModel, InferenceRuntime } from './index.ts';
+import { averageViews, type EmotionModel, type InferenceRuntime } from './index.ts';
 
 type Step = (x: tf.Tensor) => tf.Tensor;
 type Config = Record<string, unknown>;
@@ -202,14 +202,20 @@ export function foldedRuntime(m: EmotionModel): (InferenceRuntime & { dispose():
       const out = new Float32Array(n * k);
       for (let start = 0; start < n; start += batchSize) {
         const count = Math.min(batchSize, n - start);
-        const p = tf.tidy(() => {
-          let x: tf.Tensor = tf.tensor4d(faces.subarray(start * per, (start + count) * per), [count, height, width, channels]);
-          if (mean !== 0 || std !== 1) x = tf.div(tf.sub(x, mean), std);
-          const y = run(x);
-          return m.metadata.tta === 'flip' ? tf.div(tf.add(y, run(tf.reverse(x, 2))), 2) : y;
-        });
-        out.set(await p.data(), start * k);
-        p.dispose();
+        const once = async (view: Float32Array) => {
+          const y = tf.tidy(() => {
+            let x: tf.Tensor = tf.tensor4d(view, [count, height, width, channels]);
+            if (mean !== 0 || std !== 1) x = tf.div(tf.sub(x, mean), std);
+            return run(x);
+          });
+          const d = (await y.data()) as Float32Array;
+          y.dispose();
+          return d;
+        };
+        out.set(
+          await averageViews(faces.subarray(start * per, (start + count) * per), count, m.metadata.input, m.metadata.tta, once),
+          start * k,
+        );
         onProgress?.(start + count, n);
       }
       return out;

@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { DEFAULT_INPUT, EMOTIONS, METADATA_FORMAT, validateMetadata, type ModelMetadata, type TtaPolicy } from './metadata.ts';
+import { renderView, ttaViews } from './tta.ts';
 import { getArchitecture } from './architectures.ts';
 import type { InputConfig } from '@emodetect/preprocess';
 
@@ -12,6 +13,7 @@ export * from './metadata.ts';
 export * from './architectures.ts';
 export * from './quantize.ts';
 export { foldedRuntime, useFoldedInference } from './folded.ts';
+export { renderView, ttaViews } from './tta.ts';
 export { PositionEmbedding, TransformerBlock, type TransformerBlockArgs } from './transformer.ts';
 
 /** A loaded or freshly built classifier: the tfjs model and the metadata that governs its input. */
@@ -82,8 +84,12 @@ export function toInputTensor(faces: Float32Array, n: number, input: InputConfig
   });
 }
 
-/** Class probabilities [n, classes] for an input tensor, with the model's declared TTA. */
+/**
+ * Class probabilities [n, classes] for an input tensor, with the model's declared TTA when it is
+ * `none` or `flip` (`views` needs the faces' pixels: use {@link predictProbabilities}).
+ */
 export function predictTensor(m: EmotionModel, x: tf.Tensor4D): tf.Tensor2D {
+  if (m.metadata.tta === 'views') throw new Error('predictTensor: the "views" TTA works on pixels; use predictProbabilities');
   return tf.tidy(() => {
     const p = m.model.predict(x) as tf.Tensor2D;
     if (m.metadata.tta === 'flip') {
@@ -92,6 +98,31 @@ export function predictTensor(m: EmotionModel, x: tf.Tensor4D): tf.Tensor2D {
     }
     return p;
   });
+}
+
+/**
+ * Average `run`'s probabilities over the views of `policy` for a batch of n faces: each view is
+ * rendered into one reused buffer and passed to `run` (which must not keep it).
+ */
+export async function averageViews(
+  faces: Float32Array,
+  n: number,
+  input: InputConfig,
+  policy: TtaPolicy,
+  run: (view: Float32Array) => Promise<Float32Array>,
+): Promise<Float32Array> {
+  const views = ttaViews(policy);
+  if (views.length === 1) return run(faces);
+  const buf = new Float32Array(faces.length);
+  let sum: Float32Array | null = null;
+  for (const v of views) {
+    renderView(faces, buf, n, input.height, input.width, input.channels, v);
+    const p = await run(buf);
+    if (!sum) sum = Float32Array.from(p);
+    else for (let i = 0; i < p.length; i++) sum[i] += p[i];
+  }
+  for (let i = 0; i < sum!.length; i++) sum![i] /= views.length;
+  return sum!;
 }
 
 export interface PredictOptions {
@@ -115,11 +146,22 @@ export async function predictProbabilities(
   const out = new Float32Array(n * k);
   for (let start = 0; start < n; start += batchSize) {
     const count = Math.min(batchSize, n - start);
-    const x = toInputTensor(faces.subarray(start * per, (start + count) * per), count, m.metadata.input);
-    const p = predictTensor(m, x);
-    out.set(await p.data(), start * k);
-    x.dispose();
-    p.dispose();
+    const batch = faces.subarray(start * per, (start + count) * per);
+    if (m.metadata.tta === 'views') {
+      const p = await averageViews(batch, count, m.metadata.input, 'views', async (view) => {
+        const y = tf.tidy(() => m.model.predict(toInputTensor(view, count, m.metadata.input)) as tf.Tensor2D);
+        const d = (await y.data()) as Float32Array;
+        y.dispose();
+        return d;
+      });
+      out.set(p, start * k);
+    } else {
+      const x = toInputTensor(batch, count, m.metadata.input);
+      const p = predictTensor(m, x);
+      out.set(await p.data(), start * k);
+      x.dispose();
+      p.dispose();
+    }
     onProgress?.(start + count, n);
   }
   return out;

@@ -9,7 +9,8 @@ export type Emotion = (typeof EMOTIONS)[number];
 export const METADATA_FORMAT = 'emodetect-model/1';
 
 /** Test-time augmentation that is part of the model's declared inference. */
-export type TtaPolicy = 'none' | 'flip';
+/** Test-time augmentation (see tta.ts): none, the mirror image, or 14 shifted, zoomed and mirrored views. */
+export type TtaPolicy = 'none' | 'flip' | 'views';
 
 export interface TrainingProvenance {
   command: string;
@@ -71,6 +72,6 @@ export function validateMetadata(value: unknown, where: string): ModelMetadata {
   if (!Array.isArray(m.labels) || m.labels.length < 2 || !m.labels.every((l) => typeof l === 'string')) {
     fail(where, '"labels" must list at least two class names');
   }
-  if (m.tta !== 'none' && m.tta !== 'flip') fail(where, '"tta" must be "none" or "flip"');
+  if (m.tta !== 'none' && m.tta !== 'flip' && m.tta !== 'views') fail(where, '"tta" must be "none", "flip" or "views"');
   return value as ModelMetadata;
 }

@@ -16,6 +16,8 @@ import {
   loadModelFolder,
   foldedRuntime,
   predictProbabilities,
+  renderView,
+  ttaViews,
   saveModelFolder,
 } from './node.ts';
 
@@ -54,6 +56,34 @@ describe('architecture registry', () => {
   });
 });
 
+describe('test-time views', () => {
+  it('flip averages the face and its mirror; views averages 14 shifted, zoomed and mirrored views', async () => {
+    expect(ttaViews('none')).toHaveLength(1);
+    expect(ttaViews('flip').map((v) => v.flip)).toEqual([false, true]);
+    expect(ttaViews('views')).toHaveLength(14);
+    // A 2-pixel shift moves a bright pixel by 2; a mirror moves it across.
+    const src = new Float32Array(6 * 6);
+    src[2 * 6 + 1] = 1;
+    const dst = new Float32Array(src.length);
+    renderView(src, dst, 1, 6, 6, 1, { dx: 2, dy: 0, zoom: 1, flip: false });
+    expect(dst[2 * 6 + 3]).toBe(1);
+    renderView(src, dst, 1, 6, 6, 1, { dx: 0, dy: 0, zoom: 1, flip: true });
+    expect(dst[2 * 6 + 4]).toBe(1);
+    // The tfjs path averages exactly those views.
+    const m = createModel({ arch: 'micro', seed: 8, tta: 'views' });
+    const faces = Float32Array.from({ length: 2 * 48 * 48 }, (_, i) => ((i * 31) % 97) / 97);
+    const got = await predictProbabilities(m, faces, 2);
+    const want = new Float32Array(14);
+    const view = new Float32Array(faces.length);
+    for (const v of ttaViews('views')) {
+      renderView(faces, view, 2, 48, 48, 1, v);
+      const p = (m.model.predict(tf.tensor4d(view, [2, 48, 48, 1])) as tf.Tensor).dataSync();
+      p.forEach((x, i) => (want[i] += x / 14));
+    }
+    for (let i = 0; i < 14; i++) expect(got[i]).toBeCloseTo(want[i], 6);
+  });
+});
+
 describe('transformer layers', () => {
   it('the hybrid saves and loads through a model folder (custom layers registered), with the same predictions', async () => {
     const m = createModel({ arch: 'hybrid', seed: 2 });
@@ -73,33 +103,34 @@ describe('transformer layers', () => {
 });
 
 describe('folded inference', () => {
-  it.each([['tiny'], ['small']])(
-    '%s: batch-norm folded into the convolutions gives the predictions of the model, flip TTA included',
-    async (arch) => {
-      const m = createModel({ arch, seed: 4, tta: 'flip' });
-      // Batch-norm statistics and scales away from their initial values, as after training.
-      let s = 9;
-      const rnd = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
-      for (const w of m.model.weights) {
-        if (w.originalName.endsWith('moving_mean') || w.originalName.endsWith('beta'))
-          w.write(tf.tensor(Float32Array.from({ length: w.shape[0] as number }, () => rnd() * 0.4 - 0.2)));
-        if (w.originalName.endsWith('moving_variance') || w.originalName.endsWith('gamma'))
-          w.write(tf.tensor(Float32Array.from({ length: w.shape[0] as number }, () => 0.5 + rnd() * 1.5)));
-      }
-      const n = 5;
-      const faces = Float32Array.from({ length: n * 48 * 48 }, () => rnd());
-      const want = await predictProbabilities(m, faces, n);
-      const folded = foldedRuntime(m)!;
-      expect(folded).not.toBeNull();
-      const before = tf.memory().numTensors;
-      const got = await folded.predict(faces, n, { batchSize: 2 });
-      expect(tf.memory().numTensors).toBe(before);
-      for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThan(2e-5);
-      // Disposing the runtime leaves the model whole.
-      folded.dispose();
-      expect(Array.from(await predictProbabilities(m, faces, n))).toEqual(Array.from(want));
-    },
-  );
+  it.each([
+    ['tiny', 'flip'],
+    ['small', 'flip'],
+    ['small', 'views'],
+  ] as const)('%s: batch-norm folded into the convolutions gives the predictions of the model, %s TTA included', async (arch, tta) => {
+    const m = createModel({ arch, seed: 4, tta });
+    // Batch-norm statistics and scales away from their initial values, as after training.
+    let s = 9;
+    const rnd = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
+    for (const w of m.model.weights) {
+      if (w.originalName.endsWith('moving_mean') || w.originalName.endsWith('beta'))
+        w.write(tf.tensor(Float32Array.from({ length: w.shape[0] as number }, () => rnd() * 0.4 - 0.2)));
+      if (w.originalName.endsWith('moving_variance') || w.originalName.endsWith('gamma'))
+        w.write(tf.tensor(Float32Array.from({ length: w.shape[0] as number }, () => 0.5 + rnd() * 1.5)));
+    }
+    const n = 5;
+    const faces = Float32Array.from({ length: n * 48 * 48 }, () => rnd());
+    const want = await predictProbabilities(m, faces, n);
+    const folded = foldedRuntime(m)!;
+    expect(folded).not.toBeNull();
+    const before = tf.memory().numTensors;
+    const got = await folded.predict(faces, n, { batchSize: 2 });
+    expect(tf.memory().numTensors).toBe(before);
+    for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThan(2e-5);
+    // Disposing the runtime leaves the model whole.
+    folded.dispose();
+    expect(Array.from(await predictProbabilities(m, faces, n))).toEqual(Array.from(want));
+  });
 
   it('declines a model it cannot fold', () => {
     const input = tf.input({ shape: [8, 8, 1] });

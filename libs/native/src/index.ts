@@ -14,7 +14,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { augmentImagesInto, Rng } from '@emodetect/augment';
-import type { EmotionModel, InferenceRuntime } from '@emodetect/model';
+import { averageViews, type EmotionModel, type InferenceRuntime } from '@emodetect/model';
 import type { NamedTensor, StepEngine } from '@emodetect/train';
 
 type LayerVariable = tf.layers.Layer['weights'][number];
@@ -565,7 +565,6 @@ function nativeRuntime(m: EmotionModel, net: NativeNet, description: string): In
   const { height, width, channels, mean, std } = m.metadata.input;
   const per = height * width * channels;
   const k = net.classes;
-  const flip = m.metadata.tta === 'flip';
   const buf = new Float32Array(net.batchSize * per);
   return {
     description,
@@ -576,18 +575,11 @@ function nativeRuntime(m: EmotionModel, net: NativeNet, description: string): In
       for (let start = 0; start < n; start += net.batchSize) {
         const count = Math.min(net.batchSize, n - start);
         const src = faces.subarray(start * per, (start + count) * per);
-        for (let i = 0; i < src.length; i++) buf[i] = (src[i] - mean) / std;
-        const p = await net.forward(buf, count);
-        if (flip) {
-          for (let i = 0; i < count; i++)
-            for (let y = 0; y < height; y++)
-              for (let x = 0; x < width; x++)
-                for (let c = 0; c < channels; c++)
-                  buf[((i * height + y) * width + x) * channels + c] =
-                    (src[((i * height + y) * width + (width - 1 - x)) * channels + c] - mean) / std;
-          const pf = await net.forward(buf, count);
-          for (let i = 0; i < p.length; i++) p[i] = (p[i] + pf[i]) / 2;
-        }
+        // The metadata's test-time views (tta.ts), each normalised into the one input buffer.
+        const p = await averageViews(src, count, m.metadata.input, m.metadata.tta, async (view) => {
+          for (let i = 0; i < view.length; i++) buf[i] = (view[i] - mean) / std;
+          return (await net.forward(buf, count)).slice();
+        });
         out.set(p, start * k);
         o.onProgress?.(start + count, n);
       }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { DEFAULT_AUGMENT } from '@emodetect/augment';
-import { createModel, PositionEmbedding, TransformerBlock } from '@emodetect/model';
+import { createModel, PositionEmbedding, predictProbabilities, TransformerBlock } from '@emodetect/model';
 import { toyStripes as stripes } from '../../../tools/test-data.ts';
 import {
   DEFAULT_TRAIN_CONFIG,
@@ -15,7 +15,7 @@ import {
   type ProgressSink,
   type TrainConfig,
 } from '@emodetect/train/node';
-import { createNativeEngine, NativeNet, nativeSpec, nativeStatus, NativeUnsupportedError } from './index.ts';
+import { createNativeEngine, NativeNet, nativeSpec, nativeStatus, NativeUnsupportedError, useNativeInference } from './index.ts';
 
 // The native library must be built in CI (.ci/run installs libdnnl-dev and builds it): fail, never skip.
 beforeAll(async () => {
@@ -195,6 +195,22 @@ describe('NativeNet against tfjs (cpu backend)', () => {
         net.dispose();
       }
     });
+});
+
+describe('native inference runtime', () => {
+  it.each([['flip'], ['views']] as const)('averages the test-time views of the metadata (%s) as tfjs does', async (tta) => {
+    const m = createModel({ arch: 'micro', seed: 21, tta });
+    const n = 5;
+    const faces = rand(n * 48 * 48, 22);
+    const want = await predictProbabilities(m, faces, n);
+    const runtime = useNativeInference(m, { batchSize: 4, threads: 2 });
+    try {
+      const got = await predictProbabilities(m, faces, n);
+      expect(relErr(got, want)).toBeLessThan(1e-4);
+    } finally {
+      runtime.dispose();
+    }
+  });
 });
 
 describe('bf16 convolutions', () => {
