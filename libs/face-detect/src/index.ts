@@ -7,7 +7,17 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { load } from '@tensorflow-models/face-detection/dist/tfjs/detector.js';
-import { isGray, rgbaToGray, toUnitFloat, warpCropGray, type GrayImage, type InputConfig, type RgbaImage } from '@emodetect/preprocess';
+import {
+  DEFAULT_CROP,
+  isGray,
+  rgbaToGray,
+  toUnitFloat,
+  warpCropGray,
+  type CropConfig,
+  type GrayImage,
+  type InputConfig,
+  type RgbaImage,
+} from '@emodetect/preprocess';
 
 export interface FaceBox {
   x: number;
@@ -132,20 +142,8 @@ export async function createFaceDetector(config: FaceDetectorConfig): Promise<Fa
   };
 }
 
-export interface CropOptions {
-  /**
-   * Extra context around the detector's box, as a fraction of its size. Default 0.17: FER2013's
-   * crops are about 1.17 times MediaPipe's box (see FACE_IN_TILE in @emodetect/datasets).
-   */
-  margin?: number;
-  /**
-   * Move the crop's centre along the face's vertical axis, as a fraction of the box height
-   * (negative = up). Default -0.12: MediaPipe's box sits lower on the face than FER2013's crops.
-   */
-  shift?: number;
-  /** Rotate so that the eyes are level (default true). */
-  align?: boolean;
-}
+/** How to cut a face from its box (see CropConfig in @emodetect/preprocess); unset fields take DEFAULT_CROP's. */
+export type CropOptions = Partial<CropConfig>;
 
 /** The roll angle of a face from its eye keypoints (radians; 0 when the eyes are level). */
 export function eyeAngle(face: Face): number {
@@ -168,11 +166,11 @@ export function cropFace(image: RgbaImage | GrayImage, face: Face, input: InputC
 
 /** {@link cropFace} as an 8-bit grayscale image (for drawing or saving). */
 export function cropFaceGray(gray: GrayImage, face: Face, input: InputConfig, opts: CropOptions = {}): GrayImage {
-  const margin = opts.margin ?? 0.17;
-  const shift = (opts.shift ?? -0.12) * face.box.height;
+  const margin = opts.margin ?? DEFAULT_CROP.margin;
+  const shift = (opts.shift ?? DEFAULT_CROP.shift) * face.box.height;
   const { x, y, width, height } = face.box;
   const side = Math.max(width, height) * (1 + margin);
-  const angle = opts.align === false ? 0 : eyeAngle(face);
+  const angle = (opts.align ?? DEFAULT_CROP.align) ? eyeAngle(face) : 0;
   // The face's "down" direction is the image's y axis rotated by the roll angle.
   const cx = x + width / 2 - shift * Math.sin(angle);
   const cy = y + height / 2 + shift * Math.cos(angle);

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { DEFAULT_INPUT, EMOTIONS, METADATA_FORMAT, validateMetadata, type ModelMetadata, type TtaPolicy } from './metadata.ts';
 import { renderView, ttaViews } from './tta.ts';
 import { getArchitecture } from './architectures.ts';
-import type { InputConfig } from '@emodetect/preprocess';
+import { DEFAULT_CROP, type InputConfig } from '@emodetect/preprocess';
 
 export * from './metadata.ts';
 export * from './architectures.ts';
@@ -65,6 +65,7 @@ export function createModel(opts: CreateModelOptions): EmotionModel {
       input,
       labels,
       tta: opts.tta ?? 'none',
+      crop: { ...DEFAULT_CROP },
     },
   };
 }

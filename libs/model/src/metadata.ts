@@ -1,5 +1,5 @@
 /** The model folder's `metadata.json`: everything inference and provenance need. */
-import type { InputConfig } from '@emodetect/preprocess';
+import type { CropConfig, InputConfig } from '@emodetect/preprocess';
 
 export type { InputConfig } from '@emodetect/preprocess';
 
@@ -42,6 +42,11 @@ export interface ModelMetadata {
   input: InputConfig;
   labels: string[];
   tta: TtaPolicy;
+  /**
+   * How faces are cut from a detector's box for this model (margin, shift, eye alignment); the
+   * realtime pipeline and `detect` use it. Absent in older folders: DEFAULT_CROP applies.
+   */
+  crop?: CropConfig;
   /** Weight quantisation of this folder's weights.bin, when it was exported quantised. */
   quantization?: 'uint8' | 'float16';
   training?: TrainingProvenance;
@@ -73,5 +78,10 @@ export function validateMetadata(value: unknown, where: string): ModelMetadata {
     fail(where, '"labels" must list at least two class names');
   }
   if (m.tta !== 'none' && m.tta !== 'flip' && m.tta !== 'views') fail(where, '"tta" must be "none", "flip" or "views"');
+  if (m.crop !== undefined) {
+    const c = m.crop as Record<string, unknown>;
+    if (typeof c !== 'object' || c === null || typeof c.margin !== 'number' || typeof c.shift !== 'number' || typeof c.align !== 'boolean')
+      fail(where, '"crop" needs a numeric margin and shift and a boolean align');
+  }
   return value as ModelMetadata;
 }

@@ -26,6 +26,25 @@ export interface InputConfig {
   std: number;
 }
 
+/**
+ * How a face is cut from a detector's box for the classifier: part of a model's preprocessing,
+ * like its input size, so that every place that classifies detected faces cuts them alike.
+ */
+export interface CropConfig {
+  /** Extra context around the detector's box, as a fraction of its size. */
+  margin: number;
+  /** Move the crop's centre along the face's vertical axis, as a fraction of the box height (negative = up). */
+  shift: number;
+  /** Rotate so that the eyes are level. */
+  align: boolean;
+}
+
+/**
+ * FER2013-like crops from MediaPipe's boxes: FER2013's crops are about 1.17 times the box and sit
+ * higher on the face (fitted on PublicTest; see FACE_IN_TILE in @emodetect/datasets).
+ */
+export const DEFAULT_CROP: CropConfig = { margin: 0.17, shift: -0.12, align: true };
+
 /** Luma (BT.601: 0.299 R + 0.587 G + 0.114 B), rounded; alpha is ignored. */
 export function rgbaToGray(img: RgbaImage): GrayImage {
   const { width, height, data } = img;

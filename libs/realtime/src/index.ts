@@ -35,6 +35,7 @@ export interface PipelineOptions {
   maxFaces?: number;
   /** Ignore faces narrower than this many pixels. Default 0. */
   minFaceSize?: number;
+  /** Override the model's crop geometry (`metadata.crop`), field by field. */
   crop?: CropOptions;
 }
 
@@ -52,6 +53,8 @@ export function createEmotionPipeline(detector: FaceDetector, model: EmotionMode
   const maxFaces = opts.maxFaces ?? 10;
   const minFaceSize = opts.minFaceSize ?? 0;
   const { input, labels } = model.metadata;
+  // The model's own crop geometry, unless the caller overrides it.
+  const crop = { ...model.metadata.crop, ...opts.crop };
   const per = input.width * input.height * input.channels;
   const detect = async (image: RgbaImage | GrayImage) =>
     (await detector.estimateFaces(image))
@@ -61,7 +64,7 @@ export function createEmotionPipeline(detector: FaceDetector, model: EmotionMode
   const classify = async (image: RgbaImage | GrayImage, faces: readonly Face[]) => {
     if (faces.length === 0) return [];
     const batch = new Float32Array(faces.length * per);
-    faces.forEach((f, i) => batch.set(cropFace(image, f, input, opts.crop), i * per));
+    faces.forEach((f, i) => batch.set(cropFace(image, f, input, crop), i * per));
     const probs = await predictProbabilities(model, batch, faces.length);
     return faces.map((f, i) => toResult(f, probs.subarray(i * labels.length, (i + 1) * labels.length), labels));
   };

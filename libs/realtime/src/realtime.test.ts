@@ -2,9 +2,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '@emodetect/backend/node';
 import { composeScene, DEFAULT_SCENE } from '@emodetect/datasets';
-import { createNodeFaceDetector, type FaceDetector } from '@emodetect/face-detect/node';
+import { cropFace, createNodeFaceDetector, type FaceDetector } from '@emodetect/face-detect/node';
 import { createModel } from '@emodetect/model';
-import { readFer2013, splitIndices, type ImageDataset } from '@emodetect/preprocess/node';
+import { DEFAULT_CROP, readFer2013, splitIndices, type ImageDataset } from '@emodetect/preprocess/node';
 import { requireFer2013 } from '../../../tools/test-data.ts';
 import { createEmotionPipeline, createFrameLoop, createMeter, createTracker, type FaceResult } from './index.ts';
 
@@ -51,6 +51,29 @@ describe('createEmotionPipeline', () => {
     expect(await createEmotionPipeline(detector, model, { minFaceSize: 10_000 }).analyze(scene)).toEqual([]);
     const empty = composeScene(ds, pool, 3000, { ...DEFAULT_SCENE, minFaces: 0, maxFaces: 0 }).image;
     expect(await createEmotionPipeline(detector, model).analyze(empty)).toEqual([]);
+  });
+
+  it("cuts faces with the model's own crop geometry (metadata.crop), which options override", async () => {
+    const scene = composeScene(ds, pool, 100, SCENE).image;
+    const faces = await detector.estimateFaces(scene);
+    expect(faces.length).toBeGreaterThan(0);
+    // A runtime that records what it is given.
+    const seen: Float32Array[] = [];
+    const model = createModel({ arch: 'micro', seed: 1 });
+    model.runtime = {
+      description: 'recorder',
+      predict: async (batch, n) => (seen.push(batch.slice()), new Float32Array(n * 7).fill(1 / 7)),
+    };
+    const { input } = model.metadata;
+    expect(model.metadata.crop).toEqual(DEFAULT_CROP);
+    await createEmotionPipeline(detector, model).classify(scene, faces.slice(0, 1));
+    expect(Array.from(seen[0])).toEqual(Array.from(cropFace(scene, faces[0], input, DEFAULT_CROP)));
+    model.metadata.crop = { margin: 0.5, shift: 0, align: false };
+    await createEmotionPipeline(detector, model).classify(scene, faces.slice(0, 1));
+    expect(Array.from(seen[1])).toEqual(Array.from(cropFace(scene, faces[0], input, model.metadata.crop)));
+    expect(Array.from(seen[1])).not.toEqual(Array.from(seen[0]));
+    await createEmotionPipeline(detector, model, { crop: { margin: 0.17 } }).classify(scene, faces.slice(0, 1));
+    expect(Array.from(seen[2])).toEqual(Array.from(cropFace(scene, faces[0], input, { margin: 0.17, shift: 0, align: false })));
   });
 
   it('leaks no tensors over many frames', async () => {
