@@ -3,10 +3,22 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describeBackend, initNodeBackend, BACKEND_NAMES } from '@emodetect/backend/node';
 import { CLI_BACKENDS, classifierRuntime, tfjsBackend, type CliBackend } from './native.ts';
-import { createNodeFaceDetector, tileDetector } from '@emodetect/face-detect/node';
+import { createNodeFaceDetector } from '@emodetect/face-detect/node';
 import { bundledModelDir } from '@emodetect/model/node';
 import { decodeImageFileRgba, IMAGE_EXTENSIONS, DataError } from '@emodetect/preprocess/node';
-import { createEmotionPipeline, createFrameLoop, faceJson, type EmotionPipeline, type FaceResult } from '@emodetect/realtime';
+import {
+  createEmotionPipeline,
+  createFrameLoop,
+  faceJson,
+  IMAGE_RECIPE,
+  recipeDetector,
+  recipeModels,
+  resolveRecipe,
+  VIDEO_RECIPE,
+  type DetectorRecipe,
+  type EmotionPipeline,
+  type FaceResult,
+} from '@emodetect/realtime';
 import type { RgbaImage } from '@emodetect/preprocess';
 import { choiceOption, intOption, numberOption, parseCommand } from './args.ts';
 import { fileProblem, fsReason, UsageError } from './errors.ts';
@@ -167,17 +179,22 @@ export async function detectCommand(argv: string[]): Promise<number> {
   );
   if (positionals.length === 0) throw new UsageError('detect: name at least one image, folder or glob (see emodetect detect --help)');
   if (v.json && v.csv) throw new UsageError('detect: choose one of --json and --csv');
-  const minFace = intOption('detect', 'min-face', v['min-face'], 0, 0);
-  const maxFaces = intOption('detect', 'max-faces', v['max-faces'], 10, 1);
-  const detectorModel = choiceOption('detect', 'detector', v.detector, ['short', 'full', 'both'] as const, 'short');
+  // The options override the shared recipes for images and for videos (IMAGE_RECIPE, VIDEO_RECIPE).
+  const common: Partial<DetectorRecipe> = {
+    minFaceSize: v['min-face'] === undefined ? undefined : intOption('detect', 'min-face', v['min-face'], 0, 0),
+    maxFaces: v['max-faces'] === undefined ? undefined : intOption('detect', 'max-faces', v['max-faces'], 10, 1),
+    detector:
+      v.detector === undefined ? undefined : choiceOption('detect', 'detector', v.detector, ['short', 'full', 'both'] as const, 'short'),
+    tiles: v.tiles === undefined ? undefined : intOption('detect', 'tiles', v.tiles, 0, 0),
+    refine: v.refine === undefined ? undefined : choiceOption('detect', 'refine', v.refine, ['on', 'off'] as const, 'on') === 'on',
+    minScore: v['min-score'] === undefined ? undefined : numberOption('detect', 'min-score', v['min-score'], 0.65, 0.3, 1),
+  };
+  if (common.refine && common.tiles === 0) throw new UsageError('detect: --refine on needs tiles (--tiles 1 or more)');
+  // Without tiles there is nothing to look at again: --tiles 0 turns the images' second look off.
+  const imageRecipe = resolveRecipe(IMAGE_RECIPE, { ...common, refine: common.tiles === 0 ? false : common.refine });
+  const videoRecipe = resolveRecipe(VIDEO_RECIPE, { ...common, refine: common.refine === true && (common.tiles ?? 0) > 0 });
   const backend = choiceOption<CliBackend>('detect', 'backend', v.backend, CLI_BACKENDS, 'auto');
   const skipFrames = intOption('detect', 'skip-frames', v['skip-frames'], 0, 0);
-  const imageTiles = intOption('detect', 'tiles', v.tiles, 3, 0);
-  const videoTiles = intOption('detect', 'tiles', v.tiles, 0, 0);
-  const imageRefine = choiceOption('detect', 'refine', v.refine, ['on', 'off'] as const, 'on') === 'on';
-  const videoRefine = choiceOption('detect', 'refine', v.refine, ['on', 'off'] as const, 'off') === 'on';
-  if (v.refine === 'on' && imageTiles === 0) throw new UsageError('detect: --refine on needs tiles (--tiles 1 or more)');
-  const minScore = v['min-score'] === undefined ? undefined : numberOption('detect', 'min-score', v['min-score'], 0.65, 0.3, 1);
   const fps = v.fps === undefined ? undefined : numberOption('detect', 'fps', v.fps, 0, 0.01, 240);
   const log = stderrLog(Boolean(v.json || v.csv));
 
@@ -201,14 +218,26 @@ export async function detectCommand(argv: string[]): Promise<number> {
   if (v.tta) model.metadata.tta = choiceOption('detect', 'tta', v.tta, ['none', 'flip', 'views'] as const, model.metadata.tta);
   // The face detector stays on tfjs; the classifier runs natively when it can.
   log.info(classifierRuntime('detect', backend, model, log, 64));
-  const detector = await createNodeFaceDetector({ model: detectorModel, maxFaces: Math.max(maxFaces, 10), minScore });
-  const pipelineFor = (tiles: number, refine: boolean) =>
-    createEmotionPipeline(tiles > 0 ? tileDetector(detector, { grid: tiles, refine }) : detector, model, {
-      maxFaces,
-      minFaceSize: minFace,
-    });
-  const pipeline = pipelineFor(imageTiles, imageRefine);
-  const videoPipeline = pipelineFor(videoTiles, videoRefine);
+  const needed = [...new Set([...recipeModels(imageRecipe), ...recipeModels(videoRecipe)])];
+  const bases = Object.fromEntries(
+    await Promise.all(
+      needed.map(
+        async (m) =>
+          [
+            m,
+            await createNodeFaceDetector({
+              model: m,
+              maxFaces: Math.max(imageRecipe.maxFaces, videoRecipe.maxFaces, 10),
+              minScore: imageRecipe.minScore,
+            }),
+          ] as const,
+      ),
+    ),
+  );
+  const pipelineFor = (r: DetectorRecipe) =>
+    createEmotionPipeline(recipeDetector(bases, r), model, { maxFaces: r.maxFaces, minFaceSize: r.minFaceSize });
+  const pipeline = pipelineFor(imageRecipe);
+  const videoPipeline = pipelineFor(videoRecipe);
 
   const out: { file: string; faces: ReturnType<typeof faceJson>[]; error?: string }[] = [];
   if (v.csv)
@@ -303,6 +332,6 @@ export async function detectCommand(argv: string[]): Promise<number> {
   log.info(
     `${files.length - (failed - missing.length)} of ${files.length} files processed in ${secs.toFixed(1)} s${v.annotate ? `; annotated images in ${v.annotate}` : ''}${failed ? `; ${failed} failed` : ''}`,
   );
-  detector.dispose();
+  for (const b of Object.values(bases)) b.dispose();
   return failed ? 1 : 0;
 }

@@ -107,6 +107,11 @@ async function readImageBytes(file: string): Promise<{ bytes: Buffer; size: { wi
       `${file}: ${code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a folder, not an image' : `cannot read (${code})`}`,
     );
   }
+  return { bytes, size: measureImage(bytes, file) };
+}
+
+/** The size an encoded image's header declares, within the limits; a DataError naming `file` otherwise. */
+function measureImage(bytes: Uint8Array, file: string): { width: number; height: number } {
   if (bytes.length === 0) throw new DataError(`${file}: empty file`);
   // Every decoder's input is measured from its header first: what cannot be measured is not
   // decoded (a small file may claim billions of pixels).
@@ -116,7 +121,7 @@ async function readImageBytes(file: string): Promise<{ bytes: Buffer; size: { wi
     throw new DataError(`${file}: image is ${size.width}x${size.height}, larger than the ${MAX_IMAGE_PIXELS / 1e6} megapixel limit`);
   }
   if (size.width === 0 || size.height === 0) throw new DataError(`${file}: zero-sized image (${size.width}x${size.height})`);
-  return { bytes, size };
+  return size;
 }
 
 /**
@@ -191,6 +196,18 @@ const decoder = new DecoderThread();
 /** Decode an image file to RGBA. Throws {@link DataError} naming the file and the problem. */
 export async function decodeImageFileRgba(file: string): Promise<RgbaImage> {
   const { bytes, size } = await readImageBytes(file);
+  return decodeMeasured(bytes, size, file);
+}
+
+/**
+ * Decode an encoded image (PNG, JPEG, BMP, TIFF, GIF) held in memory to RGBA, with the limits of
+ * {@link decodeImageFileRgba}. `name` names it in errors.
+ */
+export async function decodeImageBytes(bytes: Uint8Array, name = 'image'): Promise<RgbaImage> {
+  return decodeMeasured(bytes, measureImage(bytes, name), name);
+}
+
+async function decodeMeasured(bytes: Uint8Array, size: { width: number; height: number }, file: string): Promise<RgbaImage> {
   const limitMs = 5000 + (size.width * size.height) / 1000;
   let r: DecodeReply | 'timeout';
   try {

@@ -13,6 +13,7 @@ import { createMeter, type MeterStats } from './meter.ts';
 
 export { createTracker, type Tracker, type TrackerOptions } from './tracker.ts';
 export { createMeter, type LatencyMeter, type MeterStats } from './meter.ts';
+export { IMAGE_RECIPE, VIDEO_RECIPE, recipeDetector, recipeModels, resolveRecipe, type DetectorRecipe } from './recipe.ts';
 export { drawFaces, emotionColor, faceLabel, EMOTION_COLORS, type Canvas2D, type DrawOptions } from './draw.ts';
 
 /** A face with its emotion: what every consumer (CLI, demo, bench) receives. */

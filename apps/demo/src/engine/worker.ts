@@ -4,9 +4,19 @@
  * (transferred, not copied) and receives plain results.
  */
 import { initBackend } from '@emodetect/backend';
-import { createFaceDetector, tileDetector } from '@emodetect/face-detect';
+import { createFaceDetector } from '@emodetect/face-detect';
 import { loadModelFromUrl, predictProbabilities, useFoldedInference } from '@emodetect/model';
-import { createEmotionPipeline, createFrameLoop, createTracker, type EmotionPipeline, type FrameLoop } from '@emodetect/realtime';
+import {
+  createEmotionPipeline,
+  createFrameLoop,
+  createTracker,
+  IMAGE_RECIPE,
+  recipeDetector,
+  resolveRecipe,
+  VIDEO_RECIPE,
+  type EmotionPipeline,
+  type FrameLoop,
+} from '@emodetect/realtime';
 import type { RgbaImage } from '@emodetect/preprocess';
 import type { EngineConfig, FromWorker, ReadyInfo, ToWorker } from './protocol.ts';
 
@@ -40,7 +50,11 @@ function pixels(bitmap: ImageBitmap): RgbaImage {
 async function init(config: EngineConfig): Promise<ReadyInfo> {
   const t0 = performance.now();
   const info = await initBackend({ backend: config.backend, wasmPath: `${config.assets}/tfjs-wasm/` });
-  const manifest = (await (await fetch(`${config.assets}/manifest.json`)).json()) as { model: string; liveModel?: string; detector: string };
+  const manifest = (await (await fetch(`${config.assets}/manifest.json`)).json()) as {
+    model: string;
+    liveModel?: string;
+    detector: string;
+  };
   const modelUrl = `${config.assets}/${manifest.model}`;
   // The live view runs the small model where one is bundled (speed matters there), photos the default.
   const liveUrl = `${config.assets}/${manifest.liveModel ?? manifest.model}`;
@@ -58,14 +72,17 @@ async function init(config: EngineConfig): Promise<ReadyInfo> {
   // Batch-norm folded into the convolutions: fewer ops per face, the same probabilities.
   useFoldedInference(model);
   if (liveModel) useFoldedInference(liveModel);
-  const pipeline = createEmotionPipeline(detector, live, { maxFaces: 10 });
+  // The shared recipes: whole frames for the live view; for photos, analysed once, what `emodetect
+  // detect` does for images (3x3 tiles and a second look), up to 20 faces.
+  const bases = { [config.detector]: detector };
+  const liveRecipe = resolveRecipe(VIDEO_RECIPE, { detector: config.detector });
+  const photoRecipe = resolveRecipe(IMAGE_RECIPE, { detector: config.detector, maxFaces: 20 });
+  const pipeline = createEmotionPipeline(recipeDetector(bases, liveRecipe), live, { maxFaces: liveRecipe.maxFaces });
   engine = {
     pipeline,
     smoothLoop: createFrameLoop(pipeline, { tracker: createTracker() }),
     rawLoop: createFrameLoop(pipeline, { tracker: null }),
-    // Photos are analysed once, so they can afford what `emodetect detect` does for images: 3x3
-    // tiles that find small faces, and a second look at each (10 + 1 per face detector runs).
-    images: createFrameLoop(createEmotionPipeline(tileDetector(detector, { grid: 3, refine: true }), model, { maxFaces: 20 }), {
+    images: createFrameLoop(createEmotionPipeline(recipeDetector(bases, photoRecipe), model, { maxFaces: photoRecipe.maxFaces }), {
       tracker: null,
     }),
   };
