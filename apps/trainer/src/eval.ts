@@ -68,7 +68,8 @@ export async function evalCommand(argv: string[]): Promise<number> {
   if (!v.data) throw new UsageError('eval: --data <csv|csv.gz|folder> is required (see emodetect eval --help)');
   const backend = choiceOption<CliBackend>('eval', 'backend', v.backend, CLI_BACKENDS, 'auto');
   const limit = v.limit === undefined ? undefined : intOption('eval', 'limit', v.limit, 1);
-  const log = stderrLog(Boolean(v.json));
+  // stderr keeps its progress and both accuracies with --json: only stdout is for the JSON.
+  const log = stderrLog();
 
   const modelDir = await resolveModelDir(v.model ?? bundledModelDir());
   const info = await initNodeBackend({ backend: tfjsBackend(backend) });
