@@ -1,12 +1,13 @@
 /** Drawing results onto images with jimp: a box per face, a label with confidence, class bars. */
 import { Jimp, loadFont } from 'jimp';
-import { SANS_16_WHITE } from 'jimp/fonts';
+import { SANS_16_WHITE, SANS_8_WHITE } from 'jimp/fonts';
 import type { RgbaImage } from '@emodetect/preprocess';
 import { writeAtomically } from './outputs.ts';
 import { EMOTION_COLORS, faceLabel, type FaceResult } from '@emodetect/realtime';
 
 type Font = Awaited<ReturnType<typeof loadFont>>;
 let font: Font | null = null;
+let smallFont: Font | null = null;
 
 function fillRect(img: RgbaImage, x0: number, y0: number, w: number, h: number, rgb: readonly [number, number, number], alpha = 1): void {
   const x1 = Math.min(img.width, Math.round(x0 + w));
@@ -19,9 +20,10 @@ function fillRect(img: RgbaImage, x0: number, y0: number, w: number, h: number, 
   }
 }
 
-/** A copy of `image` with every face drawn: box, label with confidence, and per-class bars. */
+/** A copy of `image` with every face drawn: box, label with confidence, and a panel of named per-class bars. */
 export async function drawAnnotations(image: RgbaImage, faces: FaceResult[]): Promise<InstanceType<typeof Jimp>> {
   font ??= await loadFont(SANS_16_WHITE);
+  smallFont ??= await loadFont(SANS_8_WHITE);
   const jimg = new Jimp({ width: image.width, height: image.height });
   jimg.bitmap.data.set(image.data);
   const canvas: RgbaImage = { width: image.width, height: image.height, data: jimg.bitmap.data };
@@ -38,15 +40,51 @@ export async function drawAnnotations(image: RgbaImage, faces: FaceResult[]): Pr
     const ly = y >= 22 ? y - 22 : y + t;
     fillRect(canvas, x, ly, Math.max(w, 9 * text.length), 22, color, 0.85);
     jimg.print({ font, x: Math.round(x) + 4, y: Math.round(ly) + 2, text });
-    // Per-class bars under the box.
-    const barH = 5;
-    Object.keys(f.scores).forEach((l, i) => {
-      const by = y + h + 2 + i * (barH + 1);
-      fillRect(canvas, x, by, w, barH, [30, 30, 30], 0.6);
-      fillRect(canvas, x, by, w * f.scores[l], barH, EMOTION_COLORS[l] ?? [255, 255, 255]);
-    });
+    classPanel(jimg, canvas, f, t);
   }
   return jimg;
+}
+
+/**
+ * One named bar per class (name, bar, percentage) in a panel beside the face: right of the box,
+ * else left of it, else below or above it, always inside the image (smaller images get smaller
+ * text; below 60 px of room, no panel).
+ */
+function classPanel(jimg: InstanceType<typeof Jimp>, canvas: RgbaImage, f: FaceResult, t: number): void {
+  const labels = Object.keys(f.scores);
+  const small = canvas.height < 220 || canvas.width < 260;
+  const rowH = small ? 10 : 18;
+  const nameW = small ? 44 : 78;
+  const barW = small ? 40 : 70;
+  const pctW = small ? 24 : 40;
+  const panelW = nameW + barW + pctW + 8;
+  const panelH = labels.length * rowH + 6;
+  if (panelH > canvas.height || panelW > canvas.width) return;
+  const { x, y, width: w, height: h } = f.box;
+  const fitsX = (px: number) => px >= 0 && px + panelW <= canvas.width;
+  const clampY = (py: number) => Math.max(0, Math.min(canvas.height - panelH, py));
+  let px: number;
+  let py: number;
+  if (fitsX(x + w + t + 2)) [px, py] = [x + w + t + 2, clampY(y)];
+  else if (fitsX(x - panelW - t - 2)) [px, py] = [x - panelW - t - 2, clampY(y)];
+  else {
+    px = Math.max(0, Math.min(canvas.width - panelW, x));
+    py = y + h + t + 2 + panelH <= canvas.height ? y + h + t + 2 : clampY(y - panelH - 26);
+  }
+  fillRect(canvas, px, py, panelW, panelH, [20, 20, 20], 0.7);
+  labels.forEach((l, i) => {
+    const ry = py + 3 + i * rowH;
+    const p = f.scores[l];
+    jimg.print({ font: small ? smallFont! : font!, x: Math.round(px) + 3, y: Math.round(ry), text: l });
+    fillRect(canvas, px + nameW, ry + 2, barW, rowH - 5, [70, 70, 70], 0.8);
+    fillRect(canvas, px + nameW, ry + 2, barW * p, rowH - 5, EMOTION_COLORS[l] ?? [255, 255, 255]);
+    jimg.print({
+      font: small ? smallFont! : font!,
+      x: Math.round(px + nameW + barW + 4),
+      y: Math.round(ry),
+      text: `${Math.round(100 * p)}%`,
+    });
+  });
 }
 
 /** Draw the faces onto a copy of `image` and write it to `file` (format from the extension), atomically. */
