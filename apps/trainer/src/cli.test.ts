@@ -6,7 +6,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, requireFer2013 } from '../../../tools/test-data.ts';
+import { requireFer2013 } from '../../../tools/test-data.ts';
 import { cli, expectOneLineError } from './test-cli.ts';
 
 let dir: string;

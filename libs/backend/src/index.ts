@@ -9,8 +9,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerDeviceGradients, registerWasmTrainingKernels } from './kernels.ts';
 
-export { registerDeviceGradients, registerWasmTrainingKernels } from './kernels.ts';
-export { conv2dBackpropFilterViaConv, conv2dBackpropInputViaConv, convGeometry, type ConvGradGeometry } from './conv-grad.ts';
 
 /** Names accepted by {@link initBackend}. `node` is `@tensorflow/tfjs-node` (tfjs name `tensorflow`). */
 export type BackendName = 'auto' | 'node' | 'webgpu' | 'wasm' | 'webgl' | 'cpu';

@@ -8,26 +8,8 @@ import { ConfusionMatrix } from 'ml-confusion-matrix';
 export { confusionMatrixSvg, type SvgOptions } from './svg.ts';
 export { trainingCurvesSvg, type CurvePoint } from './curves.ts';
 
-export interface ClassMetrics {
-  precision: number;
-  recall: number;
-  f1: number;
-  support: number;
-}
-
-/** The evaluation report; its JSON form is what `emodetect eval --json` prints. */
-export interface ClassificationReport {
-  n: number;
-  accuracy: number;
-  macroF1: number;
-  weightedF1: number;
-  macro: Omit<ClassMetrics, 'support'>;
-  weighted: Omit<ClassMetrics, 'support'>;
-  labels: string[];
-  perClass: Record<string, ClassMetrics>;
-  /** Rows are true classes, columns predicted classes, in `labels` order. */
-  confusionMatrix: number[][];
-}
+export type { ClassMetrics, ClassificationReport } from './types.ts';
+import type { ClassMetrics, ClassificationReport } from './types.ts';
 
 /**
  * Build the report from true and predicted class indices (0..labels.length-1).

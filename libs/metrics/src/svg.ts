@@ -1,5 +1,5 @@
 /** A confusion matrix as a self-contained SVG heat map: row-normalised colour, counts and %. */
-import type { ClassificationReport } from './index.ts';
+import type { ClassificationReport } from './types.ts';
 
 export interface SvgOptions {
   title?: string;

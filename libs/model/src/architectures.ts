@@ -193,19 +193,9 @@ const ARCHS: Architecture[] = [
 /** Names of the registered architectures, in order of size. */
 export const ARCHITECTURE_NAMES: readonly string[] = ARCHS.map((a) => a.name);
 
-export function listArchitectures(): readonly Architecture[] {
-  return ARCHS;
-}
-
 /** Look up an architecture; the error lists the valid names. */
 export function getArchitecture(name: string): Architecture {
   const a = ARCHS.find((x) => x.name === name);
   if (!a) throw new Error(`unknown architecture "${name}" (choose one of: ${ARCHITECTURE_NAMES.join(', ')})`);
   return a;
-}
-
-/** Register an extra architecture (e.g. from an app or a plug-in) under a new name. */
-export function registerArchitecture(a: Architecture): void {
-  if (ARCHS.some((x) => x.name === a.name)) throw new Error(`architecture "${a.name}" is already registered`);
-  ARCHS.push(a);
 }

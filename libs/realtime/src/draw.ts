@@ -3,7 +3,7 @@
  * box per face, its label with confidence, and one bar per class. Only the few canvas calls below
  * are used, so any object implementing them (a test double, a Node canvas) works too.
  */
-import type { FaceResult } from './index.ts';
+import type { FaceResult } from './types.ts';
 
 /** One colour per emotion (RGB), readable on photos. Shared by every renderer of results. */
 export const EMOTION_COLORS: Readonly<Record<string, readonly [number, number, number]>> = {

@@ -16,20 +16,8 @@ export { createMeter, type LatencyMeter, type MeterStats } from './meter.ts';
 export { IMAGE_RECIPE, VIDEO_RECIPE, recipeDetector, recipeModels, resolveRecipe, type DetectorRecipe } from './recipe.ts';
 export { drawFaces, emotionColor, faceLabel, EMOTION_COLORS, type Canvas2D, type DrawOptions } from './draw.ts';
 
-/** A face with its emotion: what every consumer (CLI, demo, bench) receives. */
-export interface FaceResult {
-  box: FaceBox;
-  /** Detector confidence. */
-  score: number;
-  keypoints: Face['keypoints'];
-  /** Most likely class and its probability. */
-  emotion: string;
-  confidence: number;
-  /** Probability of every class, in the model's label order. */
-  scores: Record<string, number>;
-  /** Stable id across frames (set by a tracker). */
-  trackId?: number;
-}
+export type { FaceResult } from './types.ts';
+import type { FaceResult } from './types.ts';
 
 export interface PipelineOptions {
   /** Keep at most this many faces (largest first). Default 10. */

@@ -1,6 +1,6 @@
 /** Face tracking by box overlap, with exponential smoothing of the class scores. */
 import { iou } from '@emodetect/face-detect';
-import type { FaceResult } from './index.ts';
+import type { FaceResult } from './types.ts';
 
 export interface TrackerOptions {
   /** A face continues a track when its box overlaps the track's last box by this IoU. Default 0.3. */

@@ -1,0 +1,17 @@
+/** The pipeline's result type (its own module, so that drawing and tracking need not import the index). */
+import type { Face, FaceBox } from '@emodetect/face-detect';
+
+/** A face with its emotion: what every consumer (CLI, demo, bench) receives. */
+export interface FaceResult {
+  box: FaceBox;
+  /** Detector confidence. */
+  score: number;
+  keypoints: Face['keypoints'];
+  /** Most likely class and its probability. */
+  emotion: string;
+  confidence: number;
+  /** Probability of every class, in the model's label order. */
+  scores: Record<string, number>;
+  /** Stable id across frames (set by a tracker). */
+  trackId?: number;
+}
