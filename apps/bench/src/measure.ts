@@ -70,12 +70,12 @@ async function useStockWasm(): Promise<void> {
 
 export async function measureTraining(c: TrainBenchConfig): Promise<TrainBenchResult> {
   if (c.backend === 'native' || c.backend === 'native-bf16') return measureNative(c);
-  let backendName: string;
+  let backendName: Exclude<BackendName, 'auto'>;
   if (c.backend === 'wasm-stock') {
     await useStockWasm();
     backendName = 'wasm';
   } else {
-    backendName = (await initNodeBackend({ backend: c.backend })).name;
+    backendName = (await initNodeBackend({ backend: c.backend })).backend;
   }
   const m = createModel({ arch: c.arch });
   const x = tf.randomUniform([c.batch, 48, 48, 1]);

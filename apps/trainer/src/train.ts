@@ -244,6 +244,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
       runDir,
       resume,
       engine,
+      backend: info.backend,
       beforeSave: (m, state) => {
         m.metadata.training = {
           command,

@@ -9,7 +9,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerDeviceGradients, registerWasmTrainingKernels } from './kernels.ts';
 
-
 /** Names accepted by {@link initBackend}. `node` is `@tensorflow/tfjs-node` (tfjs name `tensorflow`). */
 export type BackendName = 'auto' | 'node' | 'webgpu' | 'wasm' | 'webgl' | 'cpu';
 export const BACKEND_NAMES: readonly BackendName[] = ['auto', 'node', 'webgpu', 'wasm', 'webgl', 'cpu'];
@@ -29,7 +28,9 @@ export interface BackendOptions {
 export interface BackendInfo {
   /** The name the user asked for. */
   requested: BackendName;
-  /** The tfjs backend now active (`tensorflow`, `webgpu`, `wasm`, `webgl`, `cpu`). */
+  /** The backend now active, by this library's name (`node`, `webgpu`, `wasm`, `webgl`, `cpu`): pass it on as is. */
+  backend: Exclude<BackendName, 'auto'>;
+  /** The same, by tfjs' name (`tensorflow` for `node`), as `tf.getBackend()` reports it. */
   name: string;
   /** Backends tried before it and why each was passed over. */
   skipped: { backend: BackendName; reason: string }[];
@@ -95,7 +96,7 @@ export async function initBackend(opts: BackendOptions = {}): Promise<BackendInf
   for (const name of candidates) {
     try {
       await tryBackend(name, opts);
-      return { requested, name: tf.getBackend(), skipped, customKernels: name === 'wasm' };
+      return { requested, backend: name, name: tf.getBackend(), skipped, customKernels: name === 'wasm' };
     } catch (e) {
       if (requested !== 'auto') throw new BackendError(`backend "${name}" is not available: ${reasonOf(e)}`);
       skipped.push({ backend: name, reason: reasonOf(e) });

@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import type { BackendName } from '@emodetect/backend';
 import { trainingCurvesSvg } from '@emodetect/metrics';
 import { loadModelFolder, saveModelFolder, type EmotionModel } from '@emodetect/model/node';
 import {
@@ -35,9 +36,9 @@ export function defaultWorkers(): number {
  * Start `count` worker threads, each holding a replica of `m` on the given tfjs backend, that
  * compute training shards in parallel with the main thread.
  */
-export async function startShardWorkers(m: EmotionModel, count: number, backend: string): Promise<ShardWorker[]> {
+export async function startShardWorkers(m: EmotionModel, count: number, backend: Exclude<BackendName, 'auto'>): Promise<ShardWorker[]> {
   const init: WorkerInit = {
-    backend: (backend === 'tensorflow' ? 'node' : backend) as WorkerInit['backend'],
+    backend,
     arch: m.metadata.arch,
     labels: m.metadata.labels,
     input: m.metadata.input,
@@ -129,6 +130,11 @@ export interface RunOptions {
    */
   engine?: StepEngine;
   /**
+   * The backend the worker threads start (`config.workers` > 1 on tfjs): the one this thread runs,
+   * as `initBackend` reported it (`BackendInfo.backend`).
+   */
+  backend?: Exclude<BackendName, 'auto'>;
+  /**
    * Called after every epoch, before its checkpoint (and the best model, when it improved) is
    * saved: e.g. to fill metadata, which a resumed run then finds in its checkpoint.
    */
@@ -150,7 +156,9 @@ export async function runTraining(o: RunOptions): Promise<TrainResult> {
   const p = runPaths(o.runDir);
   await fs.mkdir(o.runDir, { recursive: true });
   const sink = o.progress ?? consoleProgress();
-  const workers = !o.engine && o.config.workers > 1 ? await startShardWorkers(o.model, o.config.workers - 1, tf.getBackend()) : [];
+  const parallel = !o.engine && o.config.workers > 1;
+  if (parallel && !o.backend) throw new Error('runTraining: workers > 1 needs the backend they start (RunOptions.backend)');
+  const workers = parallel ? await startShardWorkers(o.model, o.config.workers - 1, o.backend!) : [];
   let stop = false;
   const onSigint = () => {
     if (stop) process.exit(130);

@@ -106,7 +106,14 @@ describe('training', () => {
 
     const whole = fresh();
     const tensorsBefore = tf.memory().numTensors;
-    await runTraining({ model: whole, data: { data: ds, train, val }, config: c, runDir: path.join(dir, 'whole'), progress: silent });
+    await runTraining({
+      model: whole,
+      data: { data: ds, train, val },
+      config: c,
+      runDir: path.join(dir, 'whole'),
+      progress: silent,
+      backend: 'wasm',
+    });
 
     // Training frees everything it allocates (optimizer state included).
     expect(tf.memory().numTensors).toBe(tensorsBefore);
@@ -120,6 +127,7 @@ describe('training', () => {
       config: c,
       runDir: path.join(dir, 'part'),
       progress: interrupt,
+      backend: 'wasm',
     });
     expect(first.interrupted).toBe(true);
     const ckpt = await readCheckpoint(path.join(dir, 'part'));
@@ -131,6 +139,7 @@ describe('training', () => {
       runDir: path.join(dir, 'part'),
       resume: ckpt,
       progress: silent,
+      backend: 'wasm',
     });
 
     // Exactly equal: weights, batch-norm statistics and Adam's state all came back as they were
