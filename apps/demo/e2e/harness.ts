@@ -13,7 +13,7 @@ import { Jimp } from 'jimp';
 import { initNodeBackend } from '@emodetect/backend/node';
 import { composeScene, encodeY4m, type Scene } from '@emodetect/datasets';
 import { createNodeFaceDetector, iou } from '@emodetect/face-detect/node';
-import { bundledModelDir, loadModelFolder } from '@emodetect/model/node';
+import { bundledModelDir, LIVE_MODEL_NAME, loadModelFolder } from '@emodetect/model/node';
 import { indicesForSplit } from '@emodetect/train';
 import { readFer2013 } from '@emodetect/preprocess/node';
 import { createEmotionPipeline } from '@emodetect/realtime';
@@ -39,19 +39,29 @@ export async function makeTestScene(csvGz: string, dir: string, minConfidence = 
   const ds = await readFer2013(csvGz, { size: 48 });
   const pool = indicesForSplit(ds, 'PrivateTest', 0);
   const detector = await createNodeFaceDetector();
-  const model = await loadModelFolder(bundledModelDir());
-  const pipeline = createEmotionPipeline(detector, model);
+  // The page labels live frames with the live model (when one is bundled) and photos with the
+  // default one: the scene must be one both label correctly.
+  const liveDir = bundledModelDir(LIVE_MODEL_NAME);
+  const dirs = existsSync(path.join(liveDir, 'model.json')) ? [bundledModelDir(), liveDir] : [bundledModelDir()];
+  const models = await Promise.all(dirs.map((d) => loadModelFolder(d)));
+  const pipelines = models.map((m) => createEmotionPipeline(detector, m));
   const opts = { width: 640, height: 480, minFaces: 2, maxFaces: 2, minSize: 180, maxSize: 220, rotation: 0, occlusion: 0 };
   for (let seed = 1; seed <= 400; seed++) {
     const scene = composeScene(ds, pool, seed, opts);
     if (scene.faces.length !== 2 || scene.faces[0].emotion === scene.faces[1].emotion) continue;
-    const found = await pipeline.analyze(scene.image);
-    const ok = scene.faces.every((truth) =>
-      found.some((f) => iou(f.box, truth.faceBox) >= 0.5 && f.emotion === truth.emotion && f.confidence >= minConfidence),
-    );
-    if (!ok || found.length !== 2) continue;
+    let ok = true;
+    for (const pipeline of pipelines) {
+      const found = await pipeline.analyze(scene.image);
+      ok &&=
+        found.length === 2 &&
+        scene.faces.every((truth) =>
+          found.some((f) => iou(f.box, truth.faceBox) >= 0.5 && f.emotion === truth.emotion && f.confidence >= minConfidence),
+        );
+      if (!ok) break;
+    }
+    if (!ok) continue;
     detector.dispose();
-    model.model.dispose();
+    for (const m of models) m.model.dispose();
     await fs.mkdir(dir, { recursive: true });
     const y4m = path.join(dir, 'camera.y4m');
     // A still scene, one second at 10 FPS: Chromium loops it.
