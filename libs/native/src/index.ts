@@ -155,18 +155,7 @@ export function nativeSpec(model: tf.LayersModel): { spec: string; variables: La
     switch (cls) {
       case 'InputLayer':
         break;
-      case 'Conv2D': {
-        const [kh, kw] = pair(cfg.kernelSize);
-        const [sh, sw] = pair(cfg.strides);
-        const [dh, dw] = pair(cfg.dilationRate ?? 1);
-        if (kh !== kw || sh !== sw) throw unsupported(layer, 'is not square (kernel or strides)');
-        if (dh !== 1 || dw !== 1) throw unsupported(layer, 'is dilated');
-        if (cfg.dataFormat !== 'channelsLast') throw unsupported(layer, 'is not channels-last');
-        if (cfg.padding !== 'same' && cfg.padding !== 'valid') throw unsupported(layer, `has padding "${String(cfg.padding)}"`);
-        lines.push(`conv ${cfg.filters} ${kh} ${sh} ${cfg.padding} ${cfg.useBias ? 1 : 0}`);
-        activation(layer, cfg.activation);
-        break;
-      }
+      case 'Conv2D':
       case 'DepthwiseConv2D': {
         const [kh, kw] = pair(cfg.kernelSize);
         const [sh, sw] = pair(cfg.strides);
@@ -175,7 +164,9 @@ export function nativeSpec(model: tf.LayersModel): { spec: string; variables: La
         if (dh !== 1 || dw !== 1) throw unsupported(layer, 'is dilated');
         if (cfg.dataFormat !== 'channelsLast') throw unsupported(layer, 'is not channels-last');
         if (cfg.padding !== 'same' && cfg.padding !== 'valid') throw unsupported(layer, `has padding "${String(cfg.padding)}"`);
-        lines.push(`dwconv ${cfg.depthMultiplier ?? 1} ${kh} ${sh} ${cfg.padding} ${cfg.useBias ? 1 : 0}`);
+        // conv <filters> …, or dwconv <multiplier> … (each input channel its own filters).
+        const head = cls === 'Conv2D' ? `conv ${cfg.filters}` : `dwconv ${cfg.depthMultiplier ?? 1}`;
+        lines.push(`${head} ${kh} ${sh} ${cfg.padding} ${cfg.useBias ? 1 : 0}`);
         activation(layer, cfg.activation);
         break;
       }
