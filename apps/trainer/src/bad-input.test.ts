@@ -200,6 +200,12 @@ const CASES: Case[] = [
     line: /--teacher-weight needs --teacher/,
   },
   {
+    name: 'train --teacher-online without --teacher',
+    args: () => ['train', '--data', 'x', '--teacher-online'],
+    code: 2,
+    line: /--teacher-online needs --teacher/,
+  },
+  {
     name: 'train --teacher-weight 2',
     args: () => ['train', '--data', 'x', '--teacher', 'm', '--teacher-weight', '2'],
     code: 2,
@@ -322,6 +328,23 @@ const CASES: Case[] = [
     args: () => ['train', '--data', p('toy.csv'), '--backend', 'wasm', '--precision', 'bf16', '--out', p('o11')],
     code: 2,
     line: /--precision applies to the native backend only/,
+  },
+  {
+    name: 'train --teacher-online on wasm',
+    args: () => [
+      'train',
+      '--data',
+      p('toy.csv'),
+      '--backend',
+      'wasm',
+      '--teacher',
+      p('five-labels'),
+      '--teacher-online',
+      '--out',
+      p('o12'),
+    ],
+    code: 2,
+    line: /--teacher-online needs the native backend/,
   },
   // eval.
   { name: 'eval without --data', args: () => ['eval'], code: 2, line: /eval: --data <csv\|csv.gz\|folder> is required/ },

@@ -32,9 +32,27 @@ async function loadTeacher(dir: string, ds: ImageDataset): Promise<EmotionModel>
   return m;
 }
 
+/** The teachers of `--teacher-online`, checked against the dataset, for the native engine. */
+export async function onlineTeachers(
+  dirs: readonly string[],
+  ds: ImageDataset,
+  weight: number,
+): Promise<{ models: EmotionModel[]; weight: number }> {
+  if (ds.softLabels) throw new UsageError('train: --teacher cannot be combined with --ferplus-mode soft (both set the targets)');
+  const models: EmotionModel[] = [];
+  try {
+    for (const dir of dirs) models.push(await loadTeacher(dir, ds));
+  } catch (e) {
+    models.forEach((m) => m.model.dispose());
+    throw e;
+  }
+  return { models, weight };
+}
+
 /**
  * Replace the targets of the `train` rows by the blend with the teachers' probabilities (other
- * rows keep one-hot targets). `accelerate` may switch a teacher to a faster executor (the native
+ * rows keep one-hot targets). `--teacher-online` instead hands the teachers to the native engine
+ * ({@link onlineTeachers}), which blends their answers on each augmented batch. `accelerate` may switch a teacher to a faster executor (the native
  * one); otherwise it runs folded on tfjs. Returns one line describing the teachers.
  */
 export async function distil(

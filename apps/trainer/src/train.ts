@@ -24,7 +24,7 @@ import { choiceOption, intOption, numberOption, parseCommand } from './args.ts';
 import { UsageError } from './errors.ts';
 import { lockFolder, Outputs } from './outputs.ts';
 import { loadDataset } from './data.ts';
-import { distil } from './teacher.ts';
+import { distil, onlineTeachers } from './teacher.ts';
 import { stderrLog } from './log.ts';
 
 export const TRAIN_HELP = `emodetect train --data <csv|csv.gz|folder> [options]
@@ -66,6 +66,8 @@ Options:
   --teacher <model-dir>  distil: blend each training face's target with this model's probabilities
                          (repeat the option to average several teachers: an ensemble)
   --teacher-weight X     0..1, the teachers' share of the target (default: 0.7)
+  --teacher-online       the teachers see every augmented batch while training (native backend),
+                         instead of each plain face once before training: richer targets, slower steps
   --skip-bad             skip unreadable rows/images (each is reported) instead of stopping
   --backend B            native | ${BACKEND_NAMES.join(' | ')} (default: auto = native when it is built
                          and runs the architecture, else the best tfjs backend). native runs the whole
@@ -99,6 +101,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     'ferplus-mode': { type: 'string' },
     teacher: { type: 'string', multiple: true },
     'teacher-weight': { type: 'string' },
+    'teacher-online': { type: 'boolean' },
     'skip-bad': { type: 'boolean' },
     backend: { type: 'string' },
     threads: { type: 'string' },
@@ -135,6 +138,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const valLimit = v['val-limit'] === undefined ? undefined : intOption(cmd, 'val-limit', v['val-limit'], 0);
   const ferPlusMode = choiceOption(cmd, 'ferplus-mode', v['ferplus-mode'], ['majority', 'soft'] as const, 'majority');
   if (v['teacher-weight'] !== undefined && !v.teacher) throw new UsageError('train: --teacher-weight needs --teacher');
+  if (v['teacher-online'] && !v.teacher) throw new UsageError('train: --teacher-online needs --teacher');
   const teacherWeight = numberOption(cmd, 'teacher-weight', v['teacher-weight'], 0.7, 0, 1);
 
   let resume: Awaited<ReturnType<typeof readCheckpoint>> | undefined;
@@ -168,6 +172,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
     const info = await initNodeBackend({ backend: tfjsBackend(requested) });
     const useNative = chooseNative(cmd, requested, { arch }, log);
     if (v.precision && !useNative) throw new UsageError('train: --precision applies to the native backend only');
+    if (v['teacher-online'] && !useNative)
+      throw new UsageError('train: --teacher-online needs the native backend (build it, see README), or drop the option');
     if (useNative) config.workers = 1;
     else if (config.workers === 0) config.workers = ['wasm', 'cpu'].includes(info.name) ? defaultWorkers() : 1;
     if (!useNative) {
@@ -213,7 +219,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
       throw new DataError(
         `${dataPath}: no ${train.length === 0 ? 'training' : 'validation'} images after the split (${splits.description}); add more images`,
       );
-    if (v.teacher?.length) {
+    const online = v['teacher-online'] && v.teacher?.length ? await onlineTeachers(v.teacher, ds, teacherWeight) : undefined;
+    if (v.teacher?.length && !online) {
       const fast = (m: EmotionModel) => (useNative || requested === 'auto' ? nativeTeacher(m) : null);
       log.info(await distil(ds, train, v.teacher, teacherWeight, log, fast));
     }
@@ -225,8 +232,17 @@ export async function trainCommand(argv: string[]): Promise<number> {
     // A run's model is named after its run folder, not after the model it started from.
     if (!resume) model.metadata.name = runName(runDir);
     const engine = useNative
-      ? createNativeEngine(model, { batchSize: config.batchSize, threads, precision, optimizerWeights: resume?.optimizerWeights })
+      ? createNativeEngine(model, {
+          batchSize: config.batchSize,
+          threads,
+          precision,
+          optimizerWeights: resume?.optimizerWeights,
+          teachers: online,
+        })
       : undefined;
+    // The native engine holds its own copies of the teachers.
+    online?.models.forEach((m) => m.model.dispose());
+    if (online) log.info(`distilling online from ${online.models.map((m) => m.metadata.name).join(', ')}, teacher weight ${teacherWeight}`);
     if (engine) log.info(`backend: ${engine.description}; tfjs ${info.name} saves and loads the model`);
     const runner = engine ? engine.description : `${config.workers} worker${config.workers > 1 ? 's' : ''}`;
     log.info(

@@ -496,6 +496,56 @@ export interface NativeEngineOptions {
   /** Adam's state to resume from, in tfjs' named format (a checkpoint's `optimizer.bin`). */
   optimizerWeights?: NamedTensor[];
   precision?: NativePrecision;
+  /**
+   * Online distillation: these models (same input and classes) see every augmented batch, in
+   * inference mode, and each image's target becomes `(1 - weight)·target + weight·mean(teachers)`.
+   * The engine runs them natively and owns their native copies (not the tfjs models).
+   */
+  teachers?: { models: readonly EmotionModel[]; weight: number };
+}
+
+/** Teachers run natively on each training batch (see {@link NativeEngineOptions.teachers}). */
+function onlineTeachers(
+  student: EmotionModel,
+  t: NonNullable<NativeEngineOptions['teachers']>,
+  opts: { batchSize: number; threads: number; precision: NativePrecision },
+) {
+  const { height, width, channels } = student.metadata.input;
+  const per = height * width * channels;
+  const k = student.metadata.labels.length;
+  const nets: { net: NativeNet; mean: number; std: number }[] = [];
+  try {
+    for (const m of t.models) {
+      const i = m.metadata.input;
+      if (
+        i.height !== height ||
+        i.width !== width ||
+        i.channels !== channels ||
+        m.metadata.labels.join() !== student.metadata.labels.join()
+      )
+        throw new Error(`native: teacher ${m.metadata.name} reads other faces or names other classes than the student`);
+      nets.push({ net: NativeNet.fromModel(m.model, opts), mean: i.mean, std: i.std });
+    }
+  } catch (e) {
+    for (const n of nets) n.net.dispose();
+    throw e;
+  }
+  const x = new Float32Array(opts.batchSize * per);
+  const y = new Float32Array(opts.batchSize * k);
+  return {
+    /** The blended targets of a batch of `n` raw (0..1) images `raw` with targets `targets`. */
+    async blend(raw: Float32Array, targets: Float32Array, n: number): Promise<Float32Array> {
+      const avg = new Float32Array(n * k);
+      for (const { net, mean, std } of nets) {
+        for (let i = 0; i < n * per; i++) x[i] = (raw[i] - mean) / std;
+        const p = await net.forward(x, n);
+        for (let i = 0; i < n * k; i++) avg[i] += p[i] / nets.length;
+      }
+      for (let i = 0; i < n * k; i++) y[i] = (1 - t.weight) * targets[i] + t.weight * avg[i];
+      return y;
+    },
+    dispose: () => nets.forEach((n) => n.net.dispose()),
+  };
 }
 
 /**
@@ -509,7 +559,9 @@ export function createNativeEngine(m: EmotionModel, opts: NativeEngineOptions): 
   const precision = opts.precision ?? 'fp32';
   const net = NativeNet.fromModel(m.model, { batchSize: opts.batchSize, threads, precision });
   const order = m.model.trainableWeights.map((v) => (v.read() as tf.Variable).name);
+  let teachers: ReturnType<typeof onlineTeachers> | undefined;
   try {
+    if (opts.teachers) teachers = onlineTeachers(m, opts.teachers, { batchSize: opts.batchSize, threads, precision });
     if (opts.optimizerWeights) {
       net.setOptimizerState(
         opts.optimizerWeights.map((w) => ({ name: w.name, values: Float32Array.from(w.tensor.dataSync()), shape: w.tensor.shape })),
@@ -518,14 +570,16 @@ export function createNativeEngine(m: EmotionModel, opts: NativeEngineOptions): 
     }
   } catch (e) {
     net.dispose();
+    teachers?.dispose();
     throw e;
   }
   const { height, width, channels } = m.metadata.input;
   const per = height * width * channels;
   const augmented = new Float32Array(opts.batchSize * per);
   const description = `native (${nativeStatus().version}, ${threads} thread${threads > 1 ? 's' : ''}${precision === 'bf16' ? ', bf16 convolutions' : ''})`;
+  const teaching = opts.teachers ? `, ${opts.teachers.models.length} online teacher${opts.teachers.models.length > 1 ? 's' : ''}` : '';
   return {
-    description,
+    description: description + teaching,
     net,
     async step(req, learningRate) {
       const a = req.augment;
@@ -535,7 +589,8 @@ export function createNativeEngine(m: EmotionModel, opts: NativeEngineOptions): 
         augmentImagesInto(req.pixels, augmented, req.n, req.height, req.width, a, new Rng(req.augmentSeed));
         x = augmented;
       }
-      return net.step(x, req.targets, req.sampleWeights, req.n, learningRate, req.randomSeed);
+      const targets = teachers ? await teachers.blend(x, req.targets, req.n) : req.targets;
+      return net.step(x, targets, req.sampleWeights, req.n, learningRate, req.randomSeed);
     },
     syncToModel: () => net.pullWeights(),
     optimizerWeights: () =>
@@ -544,7 +599,10 @@ export function createNativeEngine(m: EmotionModel, opts: NativeEngineOptions): 
         tensor: s.name === 'iter' ? tf.scalar(s.values[0], 'int32') : tf.tensor(s.values, s.shape),
       })),
     runtime: nativeRuntime(m, net, description),
-    dispose: () => net.dispose(),
+    dispose: () => {
+      net.dispose();
+      teachers?.dispose();
+    },
   };
 }
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { DEFAULT_AUGMENT } from '@emodetect/augment';
+import { augmentImagesInto, DEFAULT_AUGMENT, NO_AUGMENT, Rng } from '@emodetect/augment';
 import { createModel, PositionEmbedding, predictProbabilities, TransformerBlock } from '@emodetect/model';
 import { toyStripes as stripes } from '../../../tools/test-data.ts';
 import {
@@ -85,7 +85,7 @@ describe('nativeSpec', () => {
 });
 
 describe('NativeNet against tfjs (cpu backend)', () => {
-  for (const arch of ['micro', 'tiny', 'small', 'hybrid']) {
+  for (const arch of ['micro', 'tiny', 'edge', 'small', 'hybrid']) {
     it(`${arch}: inference matches tfjs`, async () => {
       const m = createModel({ arch, seed: 3 }).model;
       // Non-trivial batch-norm statistics, as after training.
@@ -212,6 +212,50 @@ describe('native inference runtime', () => {
     }
   });
 });
+
+describe('online distillation', () => {
+  it("blends the teachers' answers on the augmented batch into the targets", async () => {
+    const n = 12;
+    const k = 7;
+    const per = 48 * 48;
+    const raw = rand(n * per, 31);
+    const labels = new Float32Array(n * k);
+    for (let i = 0; i < n; i++) labels[i * k + ((i * 3) % k)] = 1;
+    const sampleWeights = new Float32Array(n).fill(1);
+    const teacher = createModel({ arch: 'micro', seed: 32 });
+    const req = { n, height: 48, width: 48, classes: k, pixels: raw, targets: labels, sampleWeights, augmentSeed: 33, randomSeed: 34 };
+    // The same step twice: the teacher inside the engine, and by hand (tfjs' answers on the same
+    // augmented pixels, blended 0.4·labels + 0.6·teacher, given as plain targets).
+    const online = createNativeEngine(withModel(createModel({ arch: 'micro', seed: 35 })), {
+      batchSize: 16,
+      threads: 2,
+      teachers: { models: [teacher], weight: 0.6 },
+    });
+    const plain = createNativeEngine(withModel(createModel({ arch: 'micro', seed: 35 })), { batchSize: 16, threads: 2 });
+    try {
+      const augmented = new Float32Array(n * per);
+      augmentImagesInto(raw, augmented, n, 48, 48, DEFAULT_AUGMENT, new Rng(33));
+      const t = await predictProbabilities(teacher, augmented, n);
+      const blended = labels.map((y, i) => 0.4 * y + 0.6 * t[i]);
+      const a = await online.step({ ...req, augment: DEFAULT_AUGMENT }, 1e-3);
+      const b = await plain.step({ ...req, pixels: augmented, targets: blended, augment: NO_AUGMENT }, 1e-3);
+      expect(Math.abs(a.lossSum - b.lossSum) / b.lossSum).toBeLessThan(1e-4);
+      // Not the labels alone: the loss against them differs.
+      const c = await plain.step({ ...req, pixels: augmented, augment: NO_AUGMENT }, 0);
+      expect(Math.abs(c.lossSum - b.lossSum) / b.lossSum).toBeGreaterThan(1e-2);
+      expect(online.description).toMatch(/1 online teacher/);
+    } finally {
+      online.dispose();
+      plain.dispose();
+    }
+  });
+});
+
+/** A model without dropout (deterministic steps). */
+function withModel<T extends { model: tf.LayersModel }>(m: T): T {
+  withoutDropout(m.model);
+  return m;
+}
 
 describe('bf16 convolutions', () => {
   it('give the fp32 step loss and gradients to bfloat16 precision', async () => {
