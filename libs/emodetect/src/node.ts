@@ -10,7 +10,6 @@
 import { initNodeBackend, type BackendName } from '@emodetect/backend/node';
 import { createNodeFaceDetector } from '@emodetect/face-detect/node';
 import { bundledModelDir, loadModelFolder, useFoldedInference, type EmotionModel } from '@emodetect/model/node';
-import { nativeSpec, nativeStatus, useNativeInference } from '@emodetect/native';
 import { decodeImageBytes, decodeImageFileRgba, type GrayImage, type RgbaImage } from '@emodetect/preprocess/node';
 import { IMAGE_RECIPE, VIDEO_RECIPE, recipeModels, resolveRecipe, type DetectorRecipe } from '@emodetect/realtime';
 import { createCore, type EmotionDetector } from './core.ts';
@@ -48,17 +47,19 @@ export async function createEmotionDetector(options: NodeDetectorOptions = {}): 
   let release = () => undefined as void;
   let native = false;
   if (classifier !== 'tfjs') {
-    const status = nativeStatus();
+    // @emodetect/native is optional (it builds a C++ library against oneDNN at install time).
+    const lib = await import('@emodetect/native').catch(() => null);
+    const status = lib?.nativeStatus() ?? { available: false, reason: '@emodetect/native is not installed' };
     let why = status.reason;
-    if (status.available) {
+    if (lib && status.available) {
       try {
-        nativeSpec(model.model);
+        lib.nativeSpec(model.model);
       } catch (e) {
         why = (e as Error).message;
       }
     }
-    if (!why) {
-      const runtime = useNativeInference(model, { batchSize: 64 });
+    if (lib && !why) {
+      const runtime = lib.useNativeInference(model, { batchSize: 64 });
       release = () => runtime.dispose();
       native = true;
     } else if (classifier === 'native') throw new Error(`emodetect: the native classifier cannot run: ${why}`);

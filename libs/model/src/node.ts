@@ -1,7 +1,7 @@
 /** Node entry point of @emodetect/model: save and load model folders atomically. */
 import { promises as fs } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { validateMetadata, type ModelMetadata } from './metadata.ts';
 import { quantizeValues, type Quantization } from './quantize.ts';
@@ -16,14 +16,14 @@ export class ModelLoadError extends Error {
 
 const WEIGHTS_FILE = 'weights.bin';
 
-/** The model used when none is named: shipped in the repository's `models/` folder. */
+/** The model used when none is named: shipped in the @emodetect/models package (the repository's `models/`). */
 export const DEFAULT_MODEL_NAME = 'fer-base';
 /** The small, quantised model for live video where speed matters (the demo's webcam view). */
 export const LIVE_MODEL_NAME = 'fer-tiny';
 
-/** Folder of a model shipped in the repository's `models/` folder. */
+/** Folder of a model shipped in the @emodetect/models package (the repository's `models/` folder). */
 export function bundledModelDir(name: string = DEFAULT_MODEL_NAME): string {
-  return fileURLToPath(new URL(`../../../models/${name}`, import.meta.url));
+  return path.join(path.dirname(createRequire(import.meta.url).resolve('@emodetect/models/package.json')), name);
 }
 
 /**
