@@ -6,7 +6,7 @@
  */
 import { cropFace, type CropOptions, type Face, type FaceBox, type FaceDetector } from '@emodetect/face-detect';
 import { predictProbabilities, type EmotionModel } from '@emodetect/model';
-import type { GrayImage, RgbaImage } from '@emodetect/preprocess';
+import { isGray, rgbaToGray, type GrayImage, type RgbaImage } from '@emodetect/preprocess';
 
 import { createTracker, type Tracker } from './tracker.ts';
 import { createMeter, type MeterStats } from './meter.ts';
@@ -53,7 +53,9 @@ export function createEmotionPipeline(detector: FaceDetector, model: EmotionMode
   const classify = async (image: RgbaImage | GrayImage, faces: readonly Face[]) => {
     if (faces.length === 0) return [];
     const batch = new Float32Array(faces.length * per);
-    faces.forEach((f, i) => batch.set(cropFace(image, f, input, crop), i * per));
+    // Gray once per image, not once per face.
+    const gray = isGray(image) ? image : rgbaToGray(image);
+    faces.forEach((f, i) => batch.set(cropFace(gray, f, input, crop), i * per));
     const probs = await predictProbabilities(model, batch, faces.length);
     return faces.map((f, i) => toResult(f, probs.subarray(i * labels.length, (i + 1) * labels.length), labels));
   };
