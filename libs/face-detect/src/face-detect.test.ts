@@ -3,7 +3,7 @@ import { initNodeBackend } from '@emodetect/backend/node';
 import { composeScene, DEFAULT_SCENE, type SceneOptions } from '@emodetect/datasets';
 import { readFer2013, splitIndices, type ImageDataset } from '@emodetect/preprocess/node';
 import { requireFer2013 } from '../../../tools/test-data.ts';
-import { KEYPOINT_NAMES, createNodeFaceDetector, cropFaceGray, iou, tileDetector, type FaceBox, type FaceDetector } from './node.ts';
+import { KEYPOINT_NAMES, createNodeFaceDetector, iou, tileDetector, type FaceBox, type FaceDetector } from './node.ts';
 
 let ds: ImageDataset;
 let pool: number[];
@@ -49,21 +49,6 @@ describe('face detection on composed scenes (model files read from disk, offline
     }
   });
 });
-
-function correlation(a: Uint8Array, b: Uint8Array): number {
-  const n = a.length;
-  const ma = a.reduce((x, y) => x + y, 0) / n;
-  const mb = b.reduce((x, y) => x + y, 0) / n;
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < n; i++) {
-    ab += (a[i] - ma) * (b[i] - mb);
-    aa += (a[i] - ma) ** 2;
-    bb += (b[i] - mb) ** 2;
-  }
-  return ab / Math.sqrt(aa * bb);
-}
 
 describe('the score threshold', () => {
   it("takes effect below the decoder's own cut (0.5 short range, 0.6 full range)", async () => {
@@ -186,34 +171,5 @@ describe('tiled detection', () => {
     expect(() => tileDetector(detector, { tileFraction: 1.5 })).toThrow(/tileFraction must be in \(0, 1\]/);
     expect(() => tileDetector(detector, { refine: true, refineWindow: 0.5 })).toThrow(/refineWindow must be at least 1/);
     expect(() => tileDetector(detector, { refine: true, proposalScore: 0 })).toThrow(/proposalScore must be in \(0, 1\)/);
-  });
-});
-
-describe('cropFace', () => {
-  it('levels a tilted face by its eyes: the aligned crop matches the upright face better', async () => {
-    let better = 0;
-    let tried = 0;
-    for (let s = 0; s < 12; s++) {
-      const scene = composeScene(ds, pool, 4000 + s, { ...SELFIE, rotation: 25 });
-      const truth = scene.faces[0];
-      if (Math.abs(truth.rotation) < 10) continue;
-      const [face] = await detector.estimateFaces(scene.image);
-      if (!face || iou(face.box, truth.faceBox) < 0.4) continue;
-      tried++;
-      const gray = {
-        width: scene.image.width,
-        height: scene.image.height,
-        data: Uint8Array.from({ length: scene.image.width * scene.image.height }, (_, i) => scene.image.data[4 * i]),
-      };
-      // With the default margin and shift, a crop covers about what FER2013's own crop covers:
-      // compare with the upright source tile.
-      const reference = { width: 48, height: 48, data: ds.pixels.slice(truth.index * 2304, (truth.index + 1) * 2304) };
-      const aligned = cropFaceGray(gray, face, INPUT);
-      const unaligned = cropFaceGray(gray, face, INPUT, { align: false });
-      expect([aligned.width, aligned.height]).toEqual([48, 48]);
-      if (correlation(aligned.data, reference.data) > correlation(unaligned.data, reference.data)) better++;
-    }
-    expect(tried).toBeGreaterThanOrEqual(4);
-    expect(better / tried).toBeGreaterThanOrEqual(0.75);
   });
 });

@@ -4,7 +4,8 @@
  * one batch and, for video, tracks faces across frames and smooths their scores so that labels do
  * not flicker. Isomorphic: drawing and video I/O are left to the caller.
  */
-import { cropFace, type CropOptions, type Face, type FaceBox, type FaceDetector } from '@emodetect/face-detect';
+import type { Face, FaceBox, FaceDetector } from '@emodetect/face-detect';
+import { cropFace, type CropOptions } from './crop.ts';
 import { predictProbabilities, type EmotionModel } from '@emodetect/model';
 import { isGray, rgbaToGray, type GrayImage, type RgbaImage } from '@emodetect/preprocess';
 
@@ -15,6 +16,7 @@ export { createTracker, type Tracker, type TrackerOptions } from './tracker.ts';
 export { createMeter, type LatencyMeter, type MeterStats } from './meter.ts';
 export { IMAGE_RECIPE, VIDEO_RECIPE, recipeDetector, recipeModels, resolveRecipe, type DetectorRecipe } from './recipe.ts';
 export { drawFaces, emotionColor, faceLabel, EMOTION_COLORS, type Canvas2D, type DrawOptions } from './draw.ts';
+export { cropFace, cropFaceGray, eyeAngle, type CropOptions } from './crop.ts';
 
 export type { FaceResult } from './types.ts';
 import type { FaceResult } from './types.ts';

@@ -2,11 +2,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '@emodetect/backend/node';
 import { composeScene, DEFAULT_SCENE } from '@emodetect/datasets';
-import { cropFace, createNodeFaceDetector, type FaceDetector } from '@emodetect/face-detect/node';
+import { createNodeFaceDetector, iou, type FaceDetector } from '@emodetect/face-detect/node';
 import { createModel } from '@emodetect/model';
 import { DEFAULT_CROP, readFer2013, splitIndices, type ImageDataset } from '@emodetect/preprocess/node';
 import { requireFer2013 } from '../../../tools/test-data.ts';
-import { createEmotionPipeline, createFrameLoop, createMeter, createTracker, type FaceResult } from './index.ts';
+import { createEmotionPipeline, createFrameLoop, createMeter, createTracker, cropFace, cropFaceGray, type FaceResult } from './index.ts';
 
 let ds: ImageDataset;
 let pool: number[];
@@ -148,5 +148,59 @@ describe('createMeter', () => {
     expect(s.fps).toBeCloseTo(25, 5);
     expect(s.p50).toBe(25);
     expect(s.p95).toBe(29);
+  });
+});
+
+function correlation(a: Uint8Array, b: Uint8Array): number {
+  const n = a.length;
+  const ma = a.reduce((x, y) => x + y, 0) / n;
+  const mb = b.reduce((x, y) => x + y, 0) / n;
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < n; i++) {
+    ab += (a[i] - ma) * (b[i] - mb);
+    aa += (a[i] - ma) ** 2;
+    bb += (b[i] - mb) ** 2;
+  }
+  return ab / Math.sqrt(aa * bb);
+}
+
+const INPUT = { width: 48, height: 48, channels: 1 as const, mean: 0, std: 1 };
+
+describe('cropFace', () => {
+  it('levels a tilted face by its eyes: the aligned crop matches the upright face better', async () => {
+    let better = 0;
+    let tried = 0;
+    for (let s = 0; s < 12; s++) {
+      const scene = composeScene(ds, pool, 4000 + s, {
+        ...DEFAULT_SCENE,
+        minFaces: 1,
+        maxFaces: 1,
+        minSize: 180,
+        maxSize: 280,
+        occlusion: 0,
+        rotation: 25,
+      });
+      const truth = scene.faces[0];
+      if (Math.abs(truth.rotation) < 10) continue;
+      const [face] = await detector.estimateFaces(scene.image);
+      if (!face || iou(face.box, truth.faceBox) < 0.4) continue;
+      tried++;
+      const gray = {
+        width: scene.image.width,
+        height: scene.image.height,
+        data: Uint8Array.from({ length: scene.image.width * scene.image.height }, (_, i) => scene.image.data[4 * i]),
+      };
+      // With the default margin and shift, a crop covers about what FER2013's own crop covers:
+      // compare with the upright source tile.
+      const reference = { width: 48, height: 48, data: ds.pixels.slice(truth.index * 2304, (truth.index + 1) * 2304) };
+      const aligned = cropFaceGray(gray, face, INPUT);
+      const unaligned = cropFaceGray(gray, face, INPUT, { align: false });
+      expect([aligned.width, aligned.height]).toEqual([48, 48]);
+      if (correlation(aligned.data, reference.data) > correlation(unaligned.data, reference.data)) better++;
+    }
+    expect(tried).toBeGreaterThanOrEqual(4);
+    expect(better / tried).toBeGreaterThanOrEqual(0.75);
   });
 });
