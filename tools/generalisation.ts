@@ -76,7 +76,11 @@ for (let s = 0; s < scenes; s++) {
     total++;
     const j = faces.findIndex((f) => centreInside(f.box, truth.box));
     if (j < 0) continue;
-    seen.push({ truth: truth.label, index: truth.index, probs: results.map((r) => Float32Array.from(labels, (l) => r[j].scores[l])) });
+    seen.push({
+      truth: truth.label,
+      index: truth.index,
+      probs: results.map((r) => Float32Array.from(labels, (l) => r[j].probabilities[l])),
+    });
   }
   if ((s + 1) % 50 === 0)
     console.error(`${s + 1}/${scenes} scenes, ${seen.length}/${total} faces seen (${((performance.now() - t0) / 1000).toFixed(0)} s)`);

@@ -55,7 +55,7 @@ export async function makeTestScene(csvGz: string, dir: string, minConfidence = 
       ok &&=
         found.length === 2 &&
         scene.faces.every((truth) =>
-          found.some((f) => iou(f.box, truth.faceBox) >= 0.5 && f.emotion === truth.emotion && f.confidence >= minConfidence),
+          found.some((f) => iou(f.box, truth.faceBox) >= 0.5 && f.emotion === truth.emotion && f.probabilities[f.emotion] >= minConfidence),
         );
       if (!ok) break;
     }

@@ -8,8 +8,7 @@ const face = (x: number, y: number, w: number, h: number): FaceResult => ({
   score: 0.9,
   keypoints: [],
   emotion: 'happy',
-  confidence: 0.7,
-  scores: Object.fromEntries(LABELS.map((l) => [l, l === 'happy' ? 0.7 : 0.05])),
+  probabilities: Object.fromEntries(LABELS.map((l) => [l, l === 'happy' ? 0.7 : 0.05])),
 });
 
 /** Rows and columns where the image was darkened (the class panel is dark on a light image). */

@@ -51,7 +51,7 @@ export async function drawAnnotations(image: RgbaImage, faces: FaceResult[]): Pr
  * text; below 60 px of room, no panel).
  */
 function classPanel(jimg: InstanceType<typeof Jimp>, canvas: RgbaImage, f: FaceResult, t: number): void {
-  const labels = Object.keys(f.scores);
+  const labels = Object.keys(f.probabilities);
   const small = canvas.height < 220 || canvas.width < 260;
   const rowH = small ? 10 : 18;
   const nameW = small ? 44 : 78;
@@ -74,7 +74,7 @@ function classPanel(jimg: InstanceType<typeof Jimp>, canvas: RgbaImage, f: FaceR
   fillRect(canvas, px, py, panelW, panelH, [20, 20, 20], 0.7);
   labels.forEach((l, i) => {
     const ry = py + 3 + i * rowH;
-    const p = f.scores[l];
+    const p = f.probabilities[l];
     jimg.print({ font: small ? smallFont! : font!, x: Math.round(px) + 3, y: Math.round(ry), text: l });
     fillRect(canvas, px + nameW, ry + 2, barW, rowH - 5, [70, 70, 70], 0.8);
     fillRect(canvas, px + nameW, ry + 2, barW * p, rowH - 5, EMOTION_COLORS[l] ?? [255, 255, 255]);

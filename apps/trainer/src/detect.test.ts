@@ -103,9 +103,9 @@ describe('emodetect detect', () => {
     const faces = files.slice(1).flatMap((f: { faces: unknown[] }) => f.faces);
     expect(faces.length).toBeGreaterThanOrEqual(2);
     for (const f of faces) {
-      expect(Object.keys(f)).toEqual(['box', 'score', 'emotion', 'scores']);
+      expect(Object.keys(f)).toEqual(['box', 'score', 'emotion', 'probabilities']);
       expect(Object.keys(f.box)).toEqual(['x', 'y', 'width', 'height']);
-      expect(Object.keys(f.scores)).toEqual(['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral']);
+      expect(Object.keys(f.probabilities)).toEqual(['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral']);
     }
     expect((await readdir(path.join(dir, 'out'))).sort()).toEqual(['empty.png', 'scene-0.png', 'scene-1.png', 'scene-2.jpg']);
   });

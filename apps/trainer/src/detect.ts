@@ -257,7 +257,7 @@ export async function detectCommand(argv: string[]): Promise<number> {
         f.box.height,
         f.score,
         f.emotion,
-        ...model.metadata.labels.map((l) => f.scores[l]),
+        ...model.metadata.labels.map((l) => f.probabilities[l]),
       ];
       process.stdout.write(cells.join(',') + '\n');
     });
@@ -319,7 +319,7 @@ export async function detectCommand(argv: string[]): Promise<number> {
         ? faces
             .map(
               (f) =>
-                `${f.emotion} ${(100 * f.confidence).toFixed(0)}% at (${Math.round(f.box.x)}, ${Math.round(f.box.y)}, ${Math.round(f.box.width)}x${Math.round(f.box.height)})`,
+                `${f.emotion} ${(100 * f.probabilities[f.emotion]).toFixed(0)}% at (${Math.round(f.box.x)}, ${Math.round(f.box.y)}, ${Math.round(f.box.width)}x${Math.round(f.box.height)})`,
             )
             .join('; ')
         : 'no face found';

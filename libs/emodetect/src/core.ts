@@ -57,7 +57,7 @@ export interface EmotionDetector<I> {
 }
 
 export function toDetectedFace(f: FaceResult): DetectedFace {
-  const out: DetectedFace = { box: { ...f.box }, score: f.score, emotion: f.emotion, probabilities: { ...f.scores } };
+  const out: DetectedFace = { box: { ...f.box }, score: f.score, emotion: f.emotion, probabilities: { ...f.probabilities } };
   if (f.trackId !== undefined) out.trackId = f.trackId;
   return out;
 }

@@ -23,8 +23,7 @@ const face: FaceResult = {
   score: 0.9,
   keypoints: [],
   emotion: 'happy',
-  confidence: 0.87,
-  scores: { angry: 0.03, happy: 0.87, sad: 0.1 },
+  probabilities: { angry: 0.03, happy: 0.87, sad: 0.1 },
   trackId: 3,
 };
 
@@ -50,6 +49,6 @@ describe('drawFaces', () => {
   });
 
   it('labels untracked faces without an id', () => {
-    expect(faceLabel({ ...face, trackId: undefined, confidence: 0.5, emotion: 'sad' })).toBe('sad 50%');
+    expect(faceLabel({ ...face, trackId: undefined, probabilities: { happy: 0.5, sad: 0.5 }, emotion: 'sad' })).toBe('sad 50%');
   });
 });

@@ -46,7 +46,7 @@ export interface DrawOptions {
 
 /** The label drawn for a face: `#id emotion 87%`. */
 export function faceLabel(f: FaceResult): string {
-  return `${f.trackId !== undefined ? `#${f.trackId} ` : ''}${f.emotion} ${Math.round(100 * f.confidence)}%`;
+  return `${f.trackId !== undefined ? `#${f.trackId} ` : ''}${f.emotion} ${Math.round(100 * f.probabilities[f.emotion])}%`;
 }
 
 /** Draw every face's box, label and class bars. The caller clears or redraws the image first. */
@@ -73,7 +73,7 @@ export function drawFaces(ctx: Canvas2D, faces: readonly FaceResult[], opts: Dra
     ctx.fillText(text, x + 4, ly + 3);
     if (opts.bars === false) continue;
     const barH = Math.max(3, Math.round(h / 40));
-    Object.entries(f.scores).forEach(([label, p], i) => {
+    Object.entries(f.probabilities).forEach(([label, p], i) => {
       const by = y + h + t + i * (barH + 1);
       ctx.fillStyle = 'rgba(30, 30, 30, 0.6)';
       ctx.fillRect(x, by, w, barH);

@@ -104,23 +104,23 @@ export function createFrameLoop(pipeline: EmotionPipeline, opts: FrameLoopOption
   };
 }
 
-/** A face as plain JSON, rounded for output: `{ box, score, emotion, scores }` (`detect --json`'s shape). */
+/** A face as plain JSON, rounded for output: `{ box, score, emotion, probabilities }` (`detect --json`'s shape). */
 export interface FaceJson {
   box: FaceBox;
   score: number;
   emotion: string;
-  scores: Record<string, number>;
+  probabilities: Record<string, number>;
 }
 
 const round = (v: number, d = 1) => Math.round(v * 10 ** d) / 10 ** d;
 
-/** {@link FaceJson} of a result: box to 0.1 px, scores to 4 decimals. Used by the CLI and the demo. */
+/** {@link FaceJson} of a result: box to 0.1 px, score and probabilities to 4 decimals. Used by the CLI and the demo. */
 export function faceJson(f: FaceResult): FaceJson {
   return {
     box: { x: round(f.box.x), y: round(f.box.y), width: round(f.box.width), height: round(f.box.height) },
     score: round(f.score, 4),
     emotion: f.emotion,
-    scores: Object.fromEntries(Object.entries(f.scores).map(([k, v]) => [k, round(v, 4)])),
+    probabilities: Object.fromEntries(Object.entries(f.probabilities).map(([k, v]) => [k, round(v, 4)])),
   };
 }
 
@@ -132,7 +132,6 @@ function toResult(face: Face, p: Float32Array, labels: readonly string[]): FaceR
     score: face.score,
     keypoints: face.keypoints,
     emotion: labels[best],
-    confidence: p[best],
-    scores: Object.fromEntries(labels.map((l, j) => [l, p[j]])),
+    probabilities: Object.fromEntries(labels.map((l, j) => [l, p[j]])),
   };
 }

@@ -29,9 +29,9 @@ describe('createEmotionPipeline', () => {
       const results = await pipeline.analyze(composeScene(ds, pool, 100 + s, SCENE).image);
       faces += results.length;
       for (const r of results) {
-        expect(Object.keys(r.scores)).toEqual(model.metadata.labels);
-        expect(Object.values(r.scores).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
-        expect(r.scores[r.emotion]).toBe(r.confidence);
+        expect(Object.keys(r.probabilities)).toEqual(model.metadata.labels);
+        expect(Object.values(r.probabilities).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+        expect(r.probabilities[r.emotion]).toBe(Math.max(...Object.values(r.probabilities)));
       }
     }
     expect(faces).toBeGreaterThan(0);
@@ -112,8 +112,7 @@ const face = (x: number, happy: number): FaceResult => ({
   score: 0.9,
   keypoints: [],
   emotion: happy > 0.5 ? 'happy' : 'sad',
-  confidence: Math.max(happy, 1 - happy),
-  scores: { happy, sad: 1 - happy },
+  probabilities: { happy, sad: 1 - happy },
 });
 
 describe('createTracker', () => {
@@ -125,7 +124,7 @@ describe('createTracker', () => {
     const b = tracker.update([face(305, 0.2), face(8, 0.4)]);
     expect(b.map((f) => f.trackId)).toEqual([2, 1]);
     expect(b[1].emotion).toBe('happy');
-    expect(b[1].scores.happy).toBeCloseTo(0.3 * 0.4 + 0.7 * 0.9);
+    expect(b[1].probabilities.happy).toBeCloseTo(0.3 * 0.4 + 0.7 * 0.9);
   });
 
   it('forgets a track after maxMissed frames and starts a new id', () => {

@@ -22,7 +22,7 @@ export interface Tracker {
 interface Track {
   id: number;
   box: FaceResult['box'];
-  scores: Record<string, number>;
+  probabilities: Record<string, number>;
   missed: number;
 }
 
@@ -55,23 +55,24 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
       const out = faces.map((f, i) => {
         let t = faceTrack.get(i);
         if (!t) {
-          t = { id: nextId++, box: f.box, scores: { ...f.scores }, missed: 0 };
+          t = { id: nextId++, box: f.box, probabilities: { ...f.probabilities }, missed: 0 };
           tracks.push(t);
           used.add(tracks.length - 1);
         } else {
-          for (const k of Object.keys(f.scores)) t.scores[k] = alpha * f.scores[k] + (1 - alpha) * (t.scores[k] ?? 0);
+          for (const k of Object.keys(f.probabilities))
+            t.probabilities[k] = alpha * f.probabilities[k] + (1 - alpha) * (t.probabilities[k] ?? 0);
           t.box = f.box;
           t.missed = 0;
         }
         let emotion = f.emotion;
-        let confidence = -1;
-        for (const [k, v] of Object.entries(t.scores)) {
-          if (v > confidence) {
-            confidence = v;
+        let best = -1;
+        for (const [k, v] of Object.entries(t.probabilities)) {
+          if (v > best) {
+            best = v;
             emotion = k;
           }
         }
-        return { ...f, trackId: t.id, scores: { ...t.scores }, emotion, confidence };
+        return { ...f, trackId: t.id, probabilities: { ...t.probabilities }, emotion };
       });
       tracks.forEach((t, j) => {
         if (!used.has(j)) t.missed++;

@@ -7,11 +7,10 @@ export interface FaceResult {
   /** Detector confidence. */
   score: number;
   keypoints: Face['keypoints'];
-  /** Most likely class and its probability. */
+  /** Most likely class. */
   emotion: string;
-  confidence: number;
-  /** Probability of every class, in the model's label order. */
-  scores: Record<string, number>;
+  /** Probability of every class, in the model's label order (`probabilities[emotion]` is the highest). */
+  probabilities: Record<string, number>;
   /** Stable id across frames (set by a tracker). */
   trackId?: number;
 }

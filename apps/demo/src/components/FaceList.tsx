@@ -12,14 +12,14 @@ export function FaceList({ faces, empty }: { faces: readonly FaceResult[]; empty
           key={f.trackId ?? `i${i}`}
           data-testid="face"
           data-emotion={f.emotion}
-          data-confidence={f.confidence.toFixed(3)}
+          data-confidence={f.probabilities[f.emotion].toFixed(3)}
         >
           <h3 style={{ color: emotionColor(f.emotion) }}>
             {f.trackId !== undefined ? `#${f.trackId} ` : ''}
-            {f.emotion} · {Math.round(100 * f.confidence)}%
+            {f.emotion} · {Math.round(100 * f.probabilities[f.emotion])}%
           </h3>
           <div className="bars">
-            {Object.entries(f.scores).map(([label, p]) => (
+            {Object.entries(f.probabilities).map(([label, p]) => (
               <Bar key={label} label={label} p={p} />
             ))}
           </div>

@@ -55,7 +55,7 @@ declare global {
       frames: number;
       fps: number;
       p50: number;
-      faces: Pick<FaceResult, 'box' | 'emotion' | 'confidence'>[];
+      faces: (Pick<FaceResult, 'box' | 'emotion'> & { confidence: number })[];
     };
   }
 }
@@ -187,7 +187,7 @@ export function LiveView() {
           frames: s.frames,
           fps: s.fps,
           p50: s.p50,
-          faces: result.faces.map((f) => ({ box: f.box, emotion: f.emotion, confidence: f.confidence })),
+          faces: result.faces.map((f) => ({ box: f.box, emotion: f.emotion, confidence: f.probabilities[f.emotion] })),
         };
         // Yield to the page between frames so that it stays responsive.
         await new Promise((r) => requestAnimationFrame(r));
