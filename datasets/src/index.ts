@@ -5,15 +5,10 @@
  * ground truth (box, label, source row) of every face comes with the image.
  */
 import { Rng } from '@emodetect/augment';
-import type { ImageDataset, RgbaImage } from '@emodetect/preprocess';
+import type { ImageDataset, Rect, RgbaImage } from '@emodetect/preprocess';
 
 /** A box inside a face tile, in fractions of the tile's side (top-left corner, width, height). */
-export interface TileBox {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
+export type TileBox = Rect;
 
 /**
  * Where MediaPipe's face box falls within an upright FER2013 tile, as fractions of the tile side:

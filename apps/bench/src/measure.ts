@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend, type BackendName } from '@emodetect/backend/node';
 import { augmentImagesInto, DEFAULT_AUGMENT, Rng } from '@emodetect/augment';
-import { createModel } from '@emodetect/model';
+import { createModel, EMOTIONS } from '@emodetect/model';
 import type { ImageDataset } from '@emodetect/preprocess';
 import { DEFAULT_TRAIN_CONFIG, startShardWorkers, trainModel } from '@emodetect/train/node';
 import { createNativeEngine, nativeStatus } from '@emodetect/native';
@@ -51,7 +51,7 @@ function syntheticData(n: number): ImageDataset {
     count: n,
     pixels: Uint8Array.from({ length: n * 2304 }, (_, i) => (i * 7919) % 256),
     labels: Uint8Array.from({ length: n }, (_, i) => i % 7),
-    classNames: ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'],
+    classNames: [...EMOTIONS],
     splits: new Uint8Array(n),
     splitNames: ['all'],
     origins: [],

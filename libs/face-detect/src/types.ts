@@ -1,13 +1,9 @@
 /** The detector's plain data: boxes, keypoints, faces, and the detector's interface. */
 import type * as tf from '@tensorflow/tfjs';
-import type { GrayImage, RgbaImage } from '@emodetect/preprocess';
+import type { GrayImage, Rect, RgbaImage } from '@emodetect/preprocess';
 
-export interface FaceBox {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
+/** A face's box in pixel coordinates of the input image (top-left corner, size): preprocess's {@link Rect}. */
+export type FaceBox = Rect;
 
 /** MediaPipe's six face keypoints, in this order. */
 export const KEYPOINT_NAMES = ['rightEye', 'leftEye', 'noseTip', 'mouthCenter', 'rightEarTragion', 'leftEarTragion'] as const;

@@ -1,9 +1,10 @@
 /** The model folder's `metadata.json`: everything inference and provenance need. */
-import type { CropConfig, InputConfig } from '@emodetect/preprocess';
+import { FER2013_CLASSES, type CropConfig, type InputConfig } from '@emodetect/preprocess';
 
 export type { InputConfig } from '@emodetect/preprocess';
 
-export const EMOTIONS = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'] as const;
+/** The seven classes, in FER2013's label order (preprocess's FER2013_CLASSES). */
+export const EMOTIONS = FER2013_CLASSES;
 export type Emotion = (typeof EMOTIONS)[number];
 
 export const METADATA_FORMAT = 'emodetect-model/1';
