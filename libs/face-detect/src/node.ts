@@ -1,8 +1,7 @@
 /** Node entry point of @emodetect/face-detect: the detector's model files read from disk. */
-import { promises as fs } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import { fileModelHandler } from '@emodetect/backend/node';
 import { combineDetectors, createFaceDetector, type DetectorModel, type FaceDetector, type FaceDetectorConfig } from './index.ts';
 
 export * from './index.ts';
@@ -13,25 +12,6 @@ const require = createRequire(import.meta.url);
 export function bundledDetectorPath(model: DetectorModel = 'short'): string {
   const dir = path.dirname(require.resolve('@emodetect/detector-weights/package.json'));
   return path.join(dir, 'models', `facemesh-detection-${model}.json`);
-}
-
-/** A tfjs IOHandler that reads a graph model (model.json + weight files) from disk. */
-export function fileModelHandler(jsonPath: string): tf.io.IOHandler {
-  return {
-    async load() {
-      const json = JSON.parse(await fs.readFile(jsonPath, 'utf8')) as tf.io.ModelJSON;
-      return tf.io.getModelArtifactsForJSON(json, async (manifest) => {
-        const specs: tf.io.WeightsManifestEntry[] = [];
-        const buffers: Buffer[] = [];
-        for (const group of manifest) {
-          specs.push(...group.weights);
-          for (const p of group.paths) buffers.push(await fs.readFile(path.join(path.dirname(jsonPath), p)));
-        }
-        const all = Buffer.concat(buffers);
-        return [specs, all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer];
-      });
-    },
-  };
 }
 
 /**

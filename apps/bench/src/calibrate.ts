@@ -7,7 +7,7 @@
  * on the second half it reports how well each kind of ground truth fits the detections (IoU),
  * which caps any "found at IoU >= 0.5" figure measured against it.
  *
- *   npx tsx datasets/src/calibrate.ts [fer2013.csv.gz]
+ *   npx tsx apps/bench/src/calibrate.ts [fer2013.csv.gz]
  */
 import { initNodeBackend } from '@emodetect/backend/node';
 import { createNodeFaceDetector, iou, type FaceBox } from '@emodetect/face-detect/node';
@@ -20,7 +20,7 @@ import {
   MESH_TO_DETECTOR,
   tileBoxInScene,
   type TileBox,
-} from './node.ts';
+} from '@emodetect/datasets/node';
 
 await initNodeBackend({ backend: 'wasm' });
 const ds = await readFer2013(process.argv[2] ?? '../shared/data/fer2013/fer2013.csv.gz');
