@@ -8,12 +8,12 @@
  * `--run` copies the run's training curves (curves.svg) next to the card; `--notes` appends a
  * hand-written section (what was tried, what it gave).
  */
-import { copyFile, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { copyFile, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { initNodeBackend } from '@emodetect/backend/node';
 import { confusionMatrixSvg, reportMarkdown, type ClassificationReport } from '@emodetect/metrics';
-import { loadModelFolder, useFoldedInference, type MetricsSummary } from '@emodetect/model/node';
+import { loadModelFolder, useFoldedInference, writeAtomically, type MetricsSummary } from '@emodetect/model/node';
 import { useNativeInference } from '@emodetect/native';
 import { readFer2013, splitIndices } from '@emodetect/preprocess/node';
 import { evaluateLeakAware } from '@emodetect/train/node';
@@ -47,8 +47,7 @@ const pub = await evaluateSplit('PublicTest');
 const summary = (split: string, r: ClassificationReport): MetricsSummary => ({ split, n: r.n, accuracy: r.accuracy, macroF1: r.macroF1 });
 m.metadata.metrics = [summary('PrivateTest', priv.all), summary('PrivateTest-dedup', priv.dedup), summary('PublicTest', pub.all)];
 const metaFile = path.join(modelDir, 'metadata.json');
-await writeFile(`${metaFile}.tmp`, JSON.stringify(m.metadata, null, 2) + '\n');
-await rename(`${metaFile}.tmp`, metaFile);
+await writeAtomically(metaFile, JSON.stringify(m.metadata, null, 2) + '\n');
 await writeFile(
   path.join(modelDir, 'confusion-privatetest.svg'),
   confusionMatrixSvg(priv.all, { title: `${m.metadata.name} on FER2013 PrivateTest` }),

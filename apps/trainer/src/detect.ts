@@ -22,7 +22,7 @@ import {
 import type { RgbaImage } from '@emodetect/preprocess';
 import { choiceOption, intOption, numberOption, parseCommand } from './args.ts';
 import { fileProblem, fsReason, UsageError } from './errors.ts';
-import { makeFolder, Outputs, outputNames, temporarySibling } from './outputs.ts';
+import { Outputs, outputNames, writeAtomically } from './outputs.ts';
 import { loadModelArg } from './eval.ts';
 import { stderrLog, type Log } from './log.ts';
 import { drawAnnotations, writeAnnotated } from './annotate.ts';
@@ -120,12 +120,9 @@ async function detectVideo(file: string, o: VideoOptions): Promise<void> {
   const reader = readFrames(file, info, o.fps);
   const loop = createFrameLoop(o.pipeline, { skipFrames: o.skipFrames });
   const out = o.annotated ?? null;
-  if (out) await makeFolder(path.dirname(out));
-  const tmp = out ? temporarySibling(out) : null;
-  const writer = tmp ? videoWriter(tmp, info.width, info.height, info.fps) : null;
   let frame = 0;
   let faces = 0;
-  try {
+  const frames = async (writer: ReturnType<typeof videoWriter> | null) => {
     for await (const image of reader.frames) {
       const results = await loop.process(image);
       const time = Math.round((frame / (info.fps || 25)) * 1000) / 1000;
@@ -137,14 +134,14 @@ async function detectVideo(file: string, o: VideoOptions): Promise<void> {
       frame++;
       o.log.progress(`${file}: frame ${frame}${info.frames ? `/${info.frames}` : ''}`, info.frames ? Math.min(1, frame / info.frames) : 0);
     }
-    if (writer && tmp && out) {
+  };
+  if (!out) await frames(null);
+  else
+    await writeAtomically(out, async (tmp) => {
+      const writer = videoWriter(tmp, info.width, info.height, info.fps);
+      await frames(writer);
       await writer.close();
-      await fs.rename(tmp, out);
-    }
-  } catch (e) {
-    if (tmp) await fs.rm(tmp, { force: true }).catch(() => undefined);
-    throw e;
-  }
+    });
   const s = loop.stats();
   const summary = `${file}: ${frame} frames, ${faces} faces, ${s.p50.toFixed(0)} ms/frame p50 (${s.p95.toFixed(0)} p95)${out ? `; annotated video ${out}` : ''}`;
   if (!o.json && !o.csvRows) process.stdout.write(summary + '\n');

@@ -12,6 +12,7 @@
  */
 import { promises as fs, readFileSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
+import { writeAtomically as writeFileAtomically } from '@emodetect/model/node';
 import { UsageError } from './errors.ts';
 
 /** The real path of `p`, following links in whatever part of it exists. */
@@ -126,26 +127,13 @@ export async function makeFolder(dir: string): Promise<void> {
   }
 }
 
-/** A temporary sibling of `target`, keeping its extension (encoders pick the format from it). */
-export function temporarySibling(target: string): string {
-  const ext = path.extname(target);
-  return path.join(path.dirname(target), `.${path.basename(target, ext)}.tmp-${process.pid}-${Date.now()}${ext}`);
-}
-
 /**
- * Write `target` through a temporary sibling: `write` fills the temporary path, which is then
- * renamed into place. On any failure the temporary is removed and `target` is untouched.
+ * Write `target` atomically (see @emodetect/model/node's writeAtomically), making its folder
+ * first: on any failure `target` is untouched and no temporary file is left.
  */
-export async function writeAtomically(target: string, write: (tmp: string) => Promise<void>): Promise<void> {
+export async function writeAtomically(target: string, write: string | ((tmp: string) => Promise<void>)): Promise<void> {
   await makeFolder(path.dirname(target));
-  const tmp = temporarySibling(target);
-  try {
-    await write(tmp);
-    await fs.rename(tmp, target);
-  } catch (e) {
-    await fs.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
-    throw e;
-  }
+  await writeFileAtomically(target, write);
 }
 
 /**

@@ -108,6 +108,24 @@ export async function exportModel(m: EmotionModel, dir: string, quantize: Quanti
   await saveModelFolder({ model: m.model, metadata }, dir, {}, quantize);
 }
 
+/**
+ * Write `target` through a temporary sibling (same folder, same extension: encoders pick the
+ * format from it): `write` fills the temporary path, which is then renamed into place. On any
+ * failure the temporary is removed and `target` is untouched. A string is written as the content.
+ */
+export async function writeAtomically(target: string, write: string | ((tmp: string) => Promise<void>)): Promise<void> {
+  const ext = path.extname(target);
+  const tmp = path.join(path.dirname(target), `.${path.basename(target, ext)}.tmp-${process.pid}-${Date.now()}${ext}`);
+  try {
+    if (typeof write === 'string') await fs.writeFile(tmp, write);
+    else await write(tmp);
+    await fs.rename(tmp, target);
+  } catch (e) {
+    await fs.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+    throw e;
+  }
+}
+
 /** Atomically put folder `from` in the place of `to` (which may exist). */
 export async function replaceDir(from: string, to: string): Promise<void> {
   const old = `${to}.old-${process.pid}-${Date.now()}`;

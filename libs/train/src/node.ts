@@ -9,7 +9,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendName } from '@emodetect/backend';
 import { trainingCurvesSvg } from '@emodetect/metrics';
-import { loadModelFolder, saveModelFolder, type EmotionModel } from '@emodetect/model/node';
+import { loadModelFolder, saveModelFolder, writeAtomically, type EmotionModel } from '@emodetect/model/node';
 import {
   trainModel,
   type NamedTensor,
@@ -197,13 +197,6 @@ export async function runTraining(o: RunOptions): Promise<TrainResult> {
     process.off('SIGINT', onSigint);
     await Promise.all(workers.map((w) => w.dispose()));
   }
-}
-
-/** Write a file by writing a sibling and renaming it over the target. */
-async function writeAtomically(file: string, content: string): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  await fs.writeFile(tmp, content);
-  await fs.rename(tmp, file);
 }
 
 const fmtTime = (s: number) => {
