@@ -1,4 +1,6 @@
 /** Human-oriented logging on stderr (stdout is kept for machine-readable results). */
+import { progressBar } from '@emodetect/train/node';
+
 export interface Log {
   info(msg: string): void;
   warn(msg: string): void;
@@ -29,9 +31,7 @@ export function stderrLog(quiet = false): Log {
       const now = Date.now();
       if (now - last < 100 && fraction < 1) return;
       last = now;
-      const width = 20;
-      const filled = Math.round(Math.max(0, Math.min(1, fraction)) * width);
-      process.stderr.write(`\r\x1b[2K${'█'.repeat(filled)}${'░'.repeat(width - filled)} ${(100 * fraction).toFixed(0)}% ${msg}`);
+      process.stderr.write(`\r\x1b[2K${progressBar(fraction)} ${(100 * fraction).toFixed(0)}% ${msg}`);
       transient = true;
     },
   };

@@ -207,6 +207,12 @@ const fmtTime = (s: number) => {
   return h ? `${h}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}` : `${m}:${String(sec).padStart(2, '0')}`;
 };
 
+/** A text progress bar for a terminal: `fraction` (0..1) of `width` cells filled. */
+export function progressBar(fraction: number, width = 20): string {
+  const filled = Math.round(Math.max(0, Math.min(1, fraction)) * width);
+  return '█'.repeat(filled) + '░'.repeat(width - filled);
+}
+
 /**
  * Progress on stderr: on a TTY a live bar with loss, accuracy, img/s and ETA, plus one line per
  * epoch; otherwise JSON lines (one per epoch, one every `everyBatches` batches).
@@ -223,9 +229,7 @@ export function consoleProgress(stream: NodeJS.WriteStream = process.stderr, eve
       const now = performance.now();
       if (now - lastDraw < 100 && b.batch !== b.batches) return;
       lastDraw = now;
-      const width = 24;
-      const filled = Math.round((b.batch / b.batches) * width);
-      const bar = '█'.repeat(filled) + '░'.repeat(width - filled);
+      const bar = progressBar(b.batch / b.batches, 24);
       stream.write(
         `\r\x1b[2Kepoch ${b.epoch}/${b.epochs} ${bar} ${b.batch}/${b.batches} loss ${b.loss.toFixed(3)} acc ${(100 * b.accuracy).toFixed(1)}% ${b.imagesPerSecond.toFixed(0)} img/s ETA ${fmtTime(b.etaSeconds)}`,
       );
