@@ -32,6 +32,11 @@ export interface DetectedFace {
 export interface StreamOptions {
   /** Run the face detector on one frame in skipFrames + 1 and reuse its boxes between (default 0). */
   skipFrames?: number;
+  /**
+   * Keep this frame time (ms) by detecting less often on a slow machine (up to 4 frames reuse a
+   * detection's boxes); `skipFrames` is then where it starts. Default: off.
+   */
+  targetMs?: number;
   /** Track faces and smooth their probabilities over frames (default true), or tracker options. */
   smoothing?: boolean | TrackerOptions;
 }
@@ -39,8 +44,8 @@ export interface StreamOptions {
 /** The frames of one video or webcam, in order. */
 export interface EmotionStream<I> {
   process(frame: I): Promise<DetectedFace[]>;
-  /** Frames per second and latency so far. */
-  stats(): MeterStats;
+  /** Frames per second and latency so far, and the frames now skipped between detections. */
+  stats(): MeterStats & { skipFrames: number };
 }
 
 export interface EmotionDetector<I> {
@@ -87,6 +92,7 @@ export function createCore<I>(
       const smoothing = o.smoothing ?? true;
       const loop = createFrameLoop(video, {
         skipFrames: o.skipFrames ?? 0,
+        adaptive: o.targetMs === undefined ? undefined : { targetMs: o.targetMs },
         tracker: smoothing === false ? null : createTracker(smoothing === true ? {} : smoothing),
       });
       return {

@@ -67,6 +67,14 @@ export function createEmotionPipeline(detector: FaceDetector, model: EmotionMode
 export interface FrameLoopOptions {
   /** Run the detector on one frame, then reuse its boxes for this many frames (default 0). */
   skipFrames?: number;
+  /**
+   * Adapt `skipFrames` to the machine: after each detection, skip as many frames as it takes for
+   * the average frame to fit `targetMs` (detection's cost spread over the frames that reuse its
+   * boxes, plus classification on each), up to `maxSkip` (default 4). `skipFrames` is then the
+   * starting value. A slow machine keeps its frame rate by detecting less often; a fast one
+   * detects on every frame.
+   */
+  adaptive?: { targetMs: number; maxSkip?: number };
   /** Track faces and smooth their scores (default: a tracker with default options). */
   tracker?: Tracker | null;
   /** Frames kept by the latency meter's window (default 60). */
@@ -76,8 +84,8 @@ export interface FrameLoopOptions {
 export interface FrameLoop {
   /** Analyse the next frame of a stream. */
   process(frame: RgbaImage | GrayImage): Promise<FaceResult[]>;
-  /** FPS and latency of `process` so far. */
-  stats(): MeterStats;
+  /** FPS and latency of `process` so far, and the frames now skipped between detections. */
+  stats(): MeterStats & { skipFrames: number };
 }
 
 /**
@@ -85,22 +93,38 @@ export interface FrameLoop {
  * classification of every frame, tracking and smoothing, and a latency meter.
  */
 export function createFrameLoop(pipeline: EmotionPipeline, opts: FrameLoopOptions = {}): FrameLoop {
-  const skip = opts.skipFrames ?? 0;
+  let skip = opts.skipFrames ?? 0;
   const tracker = opts.tracker === undefined ? createTracker() : opts.tracker;
   const meter = createMeter(opts.meterWindow ?? 60);
-  let frame = 0;
+  const adaptive = opts.adaptive;
+  const maxSkip = adaptive?.maxSkip ?? 4;
+  // Exponential averages of a detection's and a classification's cost (ms).
+  let detectMs = -1;
+  let classifyMs = -1;
+  const average = (prev: number, x: number) => (prev < 0 ? x : 0.7 * prev + 0.3 * x);
+  let sinceDetect = 0;
   let faces: Face[] = [];
   return {
     async process(image) {
       const t0 = performance.now();
-      if (frame % (skip + 1) === 0) faces = await pipeline.detect(image);
-      frame++;
+      if (sinceDetect === 0) {
+        faces = await pipeline.detect(image);
+        detectMs = average(detectMs, performance.now() - t0);
+      }
+      const t1 = performance.now();
       const results = await pipeline.classify(image, faces);
+      classifyMs = average(classifyMs, performance.now() - t1);
+      if (adaptive && sinceDetect === 0) {
+        // (detect / (skip + 1)) + classify <= target  ⇔  skip + 1 >= detect / (target - classify).
+        const room = adaptive.targetMs - classifyMs;
+        skip = room <= 0 ? maxSkip : Math.min(maxSkip, Math.max(0, Math.ceil(detectMs / room) - 1));
+      }
+      sinceDetect = sinceDetect >= skip ? 0 : sinceDetect + 1;
       const out = tracker ? tracker.update(results) : results;
       meter.record(performance.now() - t0);
       return out;
     },
-    stats: () => meter.stats(),
+    stats: () => ({ ...meter.stats(), skipFrames: skip }),
   };
 }
 

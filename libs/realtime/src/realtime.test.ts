@@ -105,6 +105,37 @@ describe('createFrameLoop', () => {
     // The same faces on every frame keep their track ids.
     expect(ids.size).toBe((await pipeline.detect(frame)).length);
   });
+
+  it('adapts how often it detects to a frame-time target: seldom when detection is slow, always when it is fast', async () => {
+    const busy = (ms: number) => {
+      const end = performance.now() + ms;
+      while (performance.now() < end);
+    };
+    const fake = (detectMs: number) => {
+      let detections = 0;
+      const pipeline = {
+        detect: async () => (busy(detectMs), detections++, []),
+        classify: async () => [],
+        analyze: async () => [],
+      };
+      return { pipeline, count: () => detections };
+    };
+    // Detection 40 ms, target 12 ms a frame: at least ceil(40 / 12) - 1 = 3 frames reuse each
+    // detection (more if the machine is busy, at most maxSkip).
+    const slow = fake(40);
+    const slowLoop = createFrameLoop(slow.pipeline, { adaptive: { targetMs: 12, maxSkip: 5 }, tracker: null });
+    const image = { width: 1, height: 1, data: new Uint8Array(1) };
+    for (let i = 0; i < 24; i++) await slowLoop.process(image);
+    expect(slowLoop.stats().skipFrames).toBeGreaterThanOrEqual(3);
+    expect(slowLoop.stats().skipFrames).toBeLessThanOrEqual(5);
+    expect(slow.count()).toBeLessThanOrEqual(8);
+    // Detection far under the target: every frame is detected.
+    const fast = fake(0);
+    const fastLoop = createFrameLoop(fast.pipeline, { adaptive: { targetMs: 200 }, skipFrames: 3, tracker: null });
+    for (let i = 0; i < 10; i++) await fastLoop.process(image);
+    expect(fastLoop.stats().skipFrames).toBe(0);
+    expect(fast.count()).toBeGreaterThanOrEqual(8);
+  });
 });
 
 const face = (x: number, happy: number): FaceResult => ({

@@ -44,6 +44,8 @@ interface Shown {
   p50: number;
   ms: number;
   frames: number;
+  /** Frames that reuse a detection's boxes (the loop adapts it to keep 30 FPS). */
+  skipFrames: number;
 }
 
 declare global {
@@ -179,7 +181,7 @@ export function LiveView() {
           drawFaces(ctx, result.faces, mirrorRef.current ? { mirrorWidth: canvas.width } : {});
         }
         const s = result.stats;
-        setShown({ faces: result.faces, fps: s.fps, p50: s.p50, ms: result.ms, frames: s.frames });
+        setShown({ faces: result.faces, fps: s.fps, p50: s.p50, ms: result.ms, frames: s.frames, skipFrames: s.skipFrames });
         setFirstMs((v) => v ?? performance.now());
         window.__emodetect = {
           backend: engine.engine.info.backend,
@@ -235,6 +237,7 @@ export function LiveView() {
                 <>
                   {' '}
                   · <span data-testid="fps">{shown.fps.toFixed(1)}</span> FPS · {shown.p50.toFixed(0)} ms per frame (p50)
+                  {shown.skipFrames > 0 && <> · faces found on 1 frame in {shown.skipFrames + 1}</>}
                 </>
               )}
               {firstMs !== null && <> · first prediction {(firstMs / 1000).toFixed(1)} s after page load</>}

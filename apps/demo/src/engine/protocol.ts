@@ -40,7 +40,7 @@ export interface AnalyzeResult {
   height: number;
   /** Worker time for this image: pixel read-back, detection, crops, classification, tracking. */
   ms: number;
-  stats: MeterStats;
+  stats: MeterStats & { skipFrames: number };
 }
 
 export type FromWorker =
