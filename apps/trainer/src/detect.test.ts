@@ -177,6 +177,66 @@ describe('emodetect detect', () => {
     ).toBeLessThanOrEqual(10);
   });
 
+  it('reads a live stream frame by frame until Ctrl-C, then keeps the annotated MP4 and exits 0', async () => {
+    // A never-ending MPEG-TS stream of the clip, served over HTTP by ffmpeg itself (one client).
+    const port = 20000 + (process.pid % 20000);
+    const url = `http://127.0.0.1:${port}/live.ts`;
+    const server = spawn('ffmpeg', [
+      '-v',
+      'error',
+      '-re',
+      '-stream_loop',
+      '-1',
+      '-i',
+      path.join(dir, 'clip.mp4'),
+      '-c:v',
+      'libx264',
+      '-f',
+      'mpegts',
+      '-listen',
+      '1',
+      url,
+    ]);
+    try {
+      await new Promise((r) => setTimeout(r, 500));
+      const child = spawn(process.execPath, [BIN, 'detect', url, '--model', model, '--json', '--annotate', path.join(dir, 'live')], {
+        cwd: REPO_ROOT,
+      });
+      let stdout = '';
+      let stderr = '';
+      let stopped = false;
+      child.stderr.on('data', (d) => (stderr += d));
+      child.stdout.on('data', (d) => {
+        stdout += d;
+        // Stop it as a user would, once a few frames are out: each line came as its frame did.
+        if (!stopped && stdout.split('\n').length > 6) {
+          stopped = true;
+          child.kill('SIGINT');
+        }
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      expect(stopped, stderr).toBe(true);
+      expect(code, stderr).toBe(0);
+      const frames = stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { frame: number; file: string });
+      expect(frames.length).toBeGreaterThanOrEqual(5);
+      expect(frames.map((f) => f.frame)).toEqual(frames.map((_, i) => i));
+      expect(frames[0].file).toBe(url);
+      expect(await readdir(path.join(dir, 'live'))).toEqual(['live.mp4']);
+    } finally {
+      server.kill('SIGKILL');
+    }
+  });
+
+  it('says in one line when a stream cannot be opened', async () => {
+    const r = await cli(['detect', 'http://127.0.0.1:9/none.ts', '--model', model, '--json']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/http:\/\/127\.0\.0\.1:9\/none\.ts: cannot be read as a video source \(.*refused.*\)/i);
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+  });
+
   it('keeps the frames of a video that is cut short, and says so in one line', async () => {
     const { readFile } = await import('node:fs/promises');
     const bytes = await readFile(path.join(dir, 'clip.mp4'));

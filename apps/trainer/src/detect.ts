@@ -26,22 +26,25 @@ import { Outputs, outputNames, writeAtomically } from './outputs.ts';
 import { loadModelArg } from './eval.ts';
 import { stderrLog, type Log } from './log.ts';
 import { drawAnnotations, writeAnnotated } from './annotate.ts';
-import { probeVideo, readFrames, videoWriter, VIDEO_EXTENSIONS } from './video.ts';
+import { isStreamSource, probeVideo, readFrames, videoWriter, VIDEO_EXTENSIONS } from './video.ts';
 
-export const DETECT_HELP = `emodetect detect <image|video|folder|glob>... [options]
+export const DETECT_HELP = `emodetect detect <image|video|folder|glob|stream>... [options]
 
 Find faces and classify the emotion of each. Folders are read one level deep; a glob may use *
 and ? in its last part (quote it so the shell leaves it alone). Files that cannot be read are
 reported one line each; the others are still processed, and the exit status is 1 at the end.
 Videos (${VIDEO_EXTENSIONS.join(' ')}) need ffmpeg (Debian/Ubuntu: apt-get install ffmpeg); faces are
 tracked across frames and their scores smoothed. A video that is corrupt or cut short keeps the
-results up to that point.
+results up to that point. A live source works like a video, frame by frame as it comes: a camera
+(/dev/video0) or a network stream (rtsp://, rtmp://, http(s)://, udp://, tcp://, srt://); with
+--json each frame's line is written as soon as it is analysed, and Ctrl-C ends it cleanly (the
+annotated MP4 is kept).
 
 Options:
   --model <dir>        model folder (default: the bundled models/fer-base)
-  --json               images: one JSON object {"files": [{"file", "faces": [{"box", "score", "emotion", "scores"}]}]};
+  --json               images: one JSON object {"files": [{"file", "faces": [{"box", "score", "emotion", "probabilities"}]}]};
                        videos: one JSON line per frame {"file", "frame", "time", "faces": [... with "track"]}
-  --csv                one CSV row per face: file, frame, time, face, x, y, width, height, score, emotion, class scores
+  --csv                one CSV row per face: file, frame, time, face, x, y, width, height, score, emotion, class probabilities
   --annotate <dir>     write each image, or each video as MP4, with boxes, labels and per-class bars into <dir>
                        (named after the input; inputs with the same name keep their subfolders). Never inside
                        an input folder, never over an input, never over an existing file without --overwrite
@@ -69,7 +72,7 @@ export const csvCell = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, 
 /** A file name for one line of plain output: JSON-quoted when it holds control characters. */
 const shown = (f: string) => (/[\u0000-\u001f\u007f]/.test(f) ? JSON.stringify(f) : f);
 
-const isVideo = (f: string) => (VIDEO_EXTENSIONS as readonly string[]).includes(path.extname(f).toLowerCase());
+const isVideo = (f: string) => isStreamSource(f) || (VIDEO_EXTENSIONS as readonly string[]).includes(path.extname(f).toLowerCase());
 
 /** Expand files, folders (one level) and simple globs (* and ? in the last part) into image files. */
 export async function expandInputs(inputs: string[]): Promise<{ files: string[]; missing: string[] }> {
@@ -77,6 +80,10 @@ export async function expandInputs(inputs: string[]): Promise<{ files: string[];
   const missing: string[] = [];
   const isImage = (f: string) => ([...IMAGE_EXTENSIONS, ...VIDEO_EXTENSIONS] as readonly string[]).includes(path.extname(f).toLowerCase());
   for (const input of inputs) {
+    if (isStreamSource(input)) {
+      files.push(input);
+      continue;
+    }
     const base = path.basename(input);
     if (/[*?]/.test(base)) {
       const dir = path.dirname(input);
@@ -116,8 +123,16 @@ interface VideoOptions {
 
 /** Analyse a video frame by frame with tracking and smoothing; optionally write an annotated MP4. */
 async function detectVideo(file: string, o: VideoOptions): Promise<void> {
-  const info = await probeVideo(file, o.fps);
-  const reader = readFrames(file, info, o.fps);
+  // A live source is opened once (a camera may not open twice) and runs until it ends or the user
+  // stops it (Ctrl-C): then the frames so far count.
+  const live = isStreamSource(file);
+  const reader = readFrames(file, live ? null : await probeVideo(file, o.fps), o.fps);
+  const info = await reader.info;
+  const stop = () => {
+    o.log.info(`${file}: stopping`);
+    reader.stop();
+  };
+  if (live) process.once('SIGINT', stop);
   const loop = createFrameLoop(o.pipeline, { skipFrames: o.skipFrames });
   const out = o.annotated ?? null;
   let frame = 0;
@@ -135,13 +150,18 @@ async function detectVideo(file: string, o: VideoOptions): Promise<void> {
       o.log.progress(`${file}: frame ${frame}${info.frames ? `/${info.frames}` : ''}`, info.frames ? Math.min(1, frame / info.frames) : 0);
     }
   };
-  if (!out) await frames(null);
-  else
-    await writeAtomically(out, async (tmp) => {
-      const writer = videoWriter(tmp, info.width, info.height, info.fps);
-      await frames(writer);
-      await writer.close();
-    });
+  try {
+    if (!out) await frames(null);
+    else
+      await writeAtomically(out, async (tmp) => {
+        const writer = videoWriter(tmp, info.width, info.height, info.fps || 25);
+        await frames(writer);
+        await writer.close();
+      });
+  } finally {
+    process.off('SIGINT', stop);
+    reader.dispose();
+  }
   const s = loop.stats();
   const summary = `${file}: ${frame} frames, ${faces} faces, ${s.p50.toFixed(0)} ms/frame p50 (${s.p95.toFixed(0)} p95)${out ? `; annotated video ${out}` : ''}`;
   if (!o.json && !o.csvRows) process.stdout.write(summary + '\n');

@@ -5,6 +5,16 @@ import type { RgbaImage } from '@emodetect/preprocess';
 
 export const VIDEO_EXTENSIONS = ['.mp4', '.webm', '.avi', '.mov', '.mkv', '.m4v', '.mpg', '.mpeg'] as const;
 
+/** A live source rather than a file: a network stream (rtsp, rtmp, http, udp, tcp, srt) or a camera device. */
+export function isStreamSource(input: string): boolean {
+  return /^(rtsps?|rtmps?|https?|udp|tcp|srt):\/\//i.test(input) || /^\/dev\/video\d+$/.test(input);
+}
+
+/** ffmpeg's input options for a source: a Linux camera is read through v4l2. */
+function inputArgs(source: string): string[] {
+  return /^\/dev\/video\d+$/.test(source) ? ['-f', 'v4l2', '-i', source] : ['-i', source];
+}
+
 export interface VideoInfo {
   width: number;
   height: number;
@@ -38,7 +48,7 @@ export async function probeVideo(file: string, fps?: number): Promise<VideoInfo>
     'stream=width,height,r_frame_rate:format=duration',
     '-of',
     'json',
-    file,
+    ...inputArgs(file),
   ]).catch((e: NodeJS.ErrnoException) => {
     throw new DataError(e.code === 'ENOENT' ? `${file}: ${NO_FFMPEG}` : `${file}: ${e.message}`);
   });
@@ -60,22 +70,74 @@ export async function probeVideo(file: string, fps?: number): Promise<VideoInfo>
   return { width: s.width, height: s.height, fps: rate, frames: Math.round(duration * rate) };
 }
 
+/** The frames of a video or live source, as ffmpeg decodes them. */
+export interface FrameReader {
+  /** Size and rate: from ffprobe for a file, from ffmpeg's own output header for a live source. */
+  info: Promise<VideoInfo>;
+  frames: AsyncIterable<RgbaImage>;
+  /** Why the frames ended early (corrupt, cut short, a failed source), or null. */
+  error(): string | null;
+  /** End a live source now (the user stopped it): not an error. */
+  stop(): void;
+  /** End ffmpeg if it still runs (after a failure elsewhere). */
+  dispose(): void;
+}
+
 /**
  * Decode a video into RGBA frames (at `fps` when given). Yields frames until the video ends; a
  * video that is corrupt or cut short ends the iteration and `error()` then tells why. ffmpeg may
  * exit 0 on a truncated file, so any error it prints (it runs with `-v error`) counts, and so does
- * ending well short of the frame count the container declares.
+ * ending well short of the frame count the container declares. With `info` null (a live source:
+ * a camera or a stream, opened once), the size and rate come from ffmpeg's output header.
  */
-export function readFrames(file: string, info: VideoInfo, fps?: number): { frames: AsyncIterable<RgbaImage>; error(): string | null } {
-  const args = ['-v', 'error', '-i', file, ...(fps ? ['-vf', `fps=${fps}`] : []), '-f', 'rawvideo', '-pix_fmt', 'rgba', '-'];
-  const frameBytes = info.width * info.height * 4;
+export function readFrames(file: string, known: VideoInfo | null, fps?: number): FrameReader {
+  const live = known === null;
+  const args = [
+    ...(live ? ['-hide_banner', '-nostats', '-v', 'info'] : ['-v', 'error']),
+    ...inputArgs(file),
+    ...(fps ? ['-vf', `fps=${fps}`] : []),
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'rgba',
+    '-',
+  ];
+  let stopped = false;
   let stderr = '';
   let exitCode: number | null = null;
   let count = 0;
+  const p: ChildProcessWithoutNullStreams = spawn('ffmpeg', args);
+  const closed = new Promise<void>((resolve) => p.on('close', (code) => ((exitCode = code), resolve())));
+  // Collected first: the header parser below reads what has arrived.
+  p.stderr.on('data', (d) => (stderr += d));
+  const info = new Promise<VideoInfo>((resolve, reject) => {
+    if (known) return resolve(known);
+    const onData = () => {
+      const at = stderr.indexOf('Output #0');
+      const m = at < 0 ? null : /Video: rawvideo.*?, (\d{1,5})x(\d{1,5})\b(?:.*?, ([\d.]+) fps)?/.exec(stderr.slice(at));
+      if (!m) return;
+      p.stderr.off('data', onData);
+      resolve({ width: Number(m[1]), height: Number(m[2]), fps: fps ?? (Number(m[3]) || 25), frames: 0 });
+    };
+    p.stderr.on('data', onData);
+    p.on('error', (e: NodeJS.ErrnoException) =>
+      reject(new DataError(e.code === 'ENOENT' ? `${file}: ${NO_FFMPEG}` : `${file}: ${e.message}`)),
+    );
+    void closed.then(() => {
+      const last = stderr
+        .trim()
+        .split('\n')
+        .pop()
+        ?.replace(/^(\[[^\]]*\]\s*)+/, '');
+      reject(new DataError(`${file}: cannot be read as a video source (${last || `ffmpeg exited with code ${exitCode}`})`));
+    });
+  });
+  // Keep a failed source's promise from being reported as unhandled before anyone awaits it.
+  info.catch(() => undefined);
+  p.on('error', () => undefined);
   async function* frames(): AsyncGenerator<RgbaImage> {
-    const p = spawn('ffmpeg', args);
-    p.stderr.on('data', (d) => (stderr += d));
-    const closed = new Promise<void>((resolve) => p.on('close', (code) => ((exitCode = code), resolve())));
+    const { width, height } = await info;
+    const frameBytes = width * height * 4;
     let pending: Buffer[] = [];
     let have = 0;
     for await (const chunk of p.stdout as AsyncIterable<Buffer>) {
@@ -84,7 +146,7 @@ export function readFrames(file: string, info: VideoInfo, fps?: number): { frame
       while (have >= frameBytes) {
         const all = Buffer.concat(pending);
         count++;
-        yield { width: info.width, height: info.height, data: new Uint8Array(all.buffer, all.byteOffset, frameBytes) };
+        yield { width, height, data: new Uint8Array(all.buffer, all.byteOffset, frameBytes) };
         const rest = all.subarray(frameBytes);
         pending = rest.length ? [Buffer.from(rest)] : [];
         have = rest.length;
@@ -93,15 +155,34 @@ export function readFrames(file: string, info: VideoInfo, fps?: number): { frame
     await closed;
   }
   return {
+    info,
     frames: frames(),
+    stop: () => {
+      stopped = true;
+      p.kill('SIGTERM');
+    },
+    dispose: () => {
+      if (exitCode === null) p.kill('SIGTERM');
+    },
     error: () => {
+      if (stopped) return null;
+      if (live) {
+        if (exitCode === 0) return null;
+        const last = stderr
+          .trim()
+          .split('\n')
+          .pop()
+          ?.replace(/^(\[[^\]]*\]\s*)+/, '');
+        return `${last || `ffmpeg exited with code ${exitCode}`}; ${count} frames`;
+      }
+      const expected = known.frames;
       const printed = stderr.trim().split('\n').filter(Boolean);
       // The container's duration rounds: a frame or two short of it is a whole video.
-      const short = info.frames > 0 && count < info.frames - Math.max(2, info.frames * 0.05);
+      const short = expected > 0 && count < expected - Math.max(2, expected * 0.05);
       if (exitCode === 0 && printed.length === 0 && !short) return null;
       const line = printed.find((l) => /partial file|truncat/i.test(l)) ?? printed[0];
       const why = line?.replace(/^(\[[^\]]*\]\s*)+/, '').replace(/\.$/, '');
-      return `${why || (exitCode ? `ffmpeg exited with code ${exitCode}` : 'the stream ended')}; ${count} of about ${info.frames} frames`;
+      return `${why || (exitCode ? `ffmpeg exited with code ${exitCode}` : 'the stream ended')}; ${count} of about ${expected} frames`;
     },
   };
 }
