@@ -13,7 +13,7 @@
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import * as tf from '@emodetect/backend/tf';
+import * as tf from '@tensorflow/tfjs';
 import { fileModelHandler } from '@emodetect/backend/node';
 import type { ImageDataset } from '@emodetect/preprocess';
 import { withFaceBoxes, type Scene, type TileBox } from './index.ts';

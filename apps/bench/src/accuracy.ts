@@ -3,7 +3,7 @@
  * for this toolkit's models and the anchors (face-api.js, Human), measured in one run on the same
  * 48x48 faces, the same backend and the same machine.
  */
-import * as tf from '@emodetect/backend/tf';
+import * as tf from '@tensorflow/tfjs';
 import { classificationReport, type ClassificationReport } from '@emodetect/metrics';
 import { argmaxRows, EMOTIONS } from '@emodetect/model';
 import { pixelDuplicates, splitIndices, subset, type ImageDataset } from '@emodetect/preprocess';

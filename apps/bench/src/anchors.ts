@@ -13,7 +13,7 @@
 import { promises as fs } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import * as tf from '@emodetect/backend/tf';
+import * as tf from '@tensorflow/tfjs';
 import * as faceapi from '@vladmandic/face-api/dist/face-api.node-wasm.js';
 import { fileModelHandler } from '@emodetect/backend/node';
 import { EMOTIONS, loadModelFolder, predictProbabilities, useFoldedInference } from '@emodetect/model/node';

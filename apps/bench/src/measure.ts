@@ -4,7 +4,7 @@
  * profiled step to show where the time goes.
  */
 import { readFileSync } from 'node:fs';
-import * as tf from '@emodetect/backend/tf';
+import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend, type BackendName } from '@emodetect/backend/node';
 import { augmentImagesInto, DEFAULT_AUGMENT, Rng } from '@emodetect/augment';
 import { createModel, EMOTIONS } from '@emodetect/model';

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import * as tf from '@emodetect/backend/tf';
+import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '@emodetect/backend/node';
 import { augmentBatch, augmentImagesInto, DEFAULT_AUGMENT, DETECTOR_AUGMENT, NO_AUGMENT, Rng } from './index.ts';
 

@@ -6,7 +6,7 @@
  * element-wise. Random parameters are drawn in JavaScript from a seeded {@link Rng}, so the same
  * seed gives the same batch on every backend.
  */
-import * as tf from '@emodetect/backend/tf';
+import * as tf from '@tensorflow/tfjs';
 import { Rng } from './rng.ts';
 
 export { Rng } from './rng.ts';

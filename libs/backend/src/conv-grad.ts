@@ -12,7 +12,7 @@
  * input gradient, stride 1 only:
  *   dx = conv2d(dy, rot180(W) with in/out channels swapped), explicitly padded.
  */
-import * as tf from './tf.ts';
+import * as tf from '@tensorflow/tfjs';
 
 export interface ConvGradGeometry {
   batch: number;

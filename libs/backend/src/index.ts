@@ -6,7 +6,7 @@
  * exists) → wasm → cpu. Node-specific set-up (tfjs-node, the wasm binaries' location) lives in
  * `@emodetect/backend/node`.
  */
-import * as tf from './tf.ts';
+import * as tf from '@tensorflow/tfjs';
 import { registerDeviceGradients, registerWasmTrainingKernels } from './kernels.ts';
 
 /** Names accepted by {@link initBackend}. `node` is `@tensorflow/tfjs-node` (tfjs name `tensorflow`). */
@@ -68,7 +68,6 @@ async function loadWebgpu(): Promise<void> {
 async function tryBackend(name: Exclude<BackendName, 'auto'>, opts: BackendOptions): Promise<void> {
   if (name === 'wasm') await loadWasm(opts.wasmPath);
   else if (name === 'webgpu') await (opts.loaders?.webgpu ?? loadWebgpu)();
-  else if (name === 'webgl') await import('@tensorflow/tfjs-backend-webgl');
   else if (name === 'node') {
     const load = opts.loaders?.node;
     if (!load) throw new Error('@tensorflow/tfjs-node is only available from @emodetect/backend/node');

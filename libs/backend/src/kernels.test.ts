@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import * as tf from './tf.ts';
+import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from './node.ts';
 
 type Case = { x: [number, number, number, number]; f: [number, number, number, number]; stride: number; pad: 'same' | 'valid' };

@@ -8,7 +8,7 @@
  *   (float32; other dtypes keep the stock kernel).
  * - `Mean` / `Sum` gradients that broadcast on the device instead of building `ones(x.shape)` in JS.
  */
-import * as tf from './tf.ts';
+import * as tf from '@tensorflow/tfjs';
 import { conv2dBackpropFilterViaConv, conv2dBackpropInputViaConv, convGeometry } from './conv-grad.ts';
 
 type Shape4 = [number, number, number, number];

@@ -8,7 +8,7 @@ import { existsSync, promises as fs, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as tf from './tf.ts';
+import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendInfo, type BackendOptions } from './index.ts';
 
 export * from './index.ts';

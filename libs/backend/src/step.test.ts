@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import * as tf from './tf.ts';
+import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from './node.ts';
 
 /**

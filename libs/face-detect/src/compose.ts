@@ -1,5 +1,5 @@
 /** Detectors made of detectors: several models merged, and overlapping tiles for small faces. */
-import * as tf from '@emodetect/backend/tf';
+import * as tf from '@tensorflow/tfjs';
 import { mergeFaces, iou, suppress } from './boxes.ts';
 import { imageToTensor } from './detector.ts';
 import type { Face, FaceDetector } from './types.ts';

@@ -1,5 +1,5 @@
 /** MediaPipe's BlazeFace through @tensorflow-models/face-detection, as a {@link FaceDetector}. */
-import * as tf from '@emodetect/backend/tf';
+import * as tf from '@tensorflow/tfjs';
 import { load } from '@tensorflow-models/face-detection/dist/tfjs/detector.js';
 import { isGray, type GrayImage, type RgbaImage } from '@emodetect/preprocess';
 import { KEYPOINT_NAMES, type Face, type FaceDetector, type FaceDetectorConfig } from './types.ts';

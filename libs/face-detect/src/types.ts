@@ -1,5 +1,5 @@
 /** The detector's plain data: boxes, keypoints, faces, and the detector's interface. */
-import type * as tf from '@emodetect/backend/tf';
+import type * as tf from '@tensorflow/tfjs';
 import type { GrayImage, Rect, RgbaImage } from '@emodetect/preprocess';
 
 /** A face's box in pixel coordinates of the input image (top-left corner, size): preprocess's {@link Rect}. */

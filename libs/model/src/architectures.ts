@@ -1,5 +1,5 @@
 /** The CNN registry: each architecture is a named builder of a tf.LayersModel ending in softmax. */
-import * as tf from '@emodetect/backend/tf';
+import * as tf from '@tensorflow/tfjs';
 import { PositionEmbedding, TransformerBlock } from './transformer.ts';
 
 export interface BuildOptions {

@@ -5,7 +5,7 @@
  * ops: that is what makes small models fast on wasm at one face per call, where per-op overhead
  * dominates.
  */
-import * as tf from '@emodetect/backend/tf';
+import * as tf from '@tensorflow/tfjs';
 import { averageViews, type EmotionModel, type InferenceRuntime } from './index.ts';
 
 type Step = (x: tf.Tensor) => tf.Tensor;

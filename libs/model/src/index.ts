@@ -3,7 +3,7 @@
  * metadata.json) and inference on already-preprocessed faces. Isomorphic; file-system save/load
  * lives in `@emodetect/model/node`.
  */
-import * as tf from '@emodetect/backend/tf';
+import * as tf from '@tensorflow/tfjs';
 import { DEFAULT_INPUT, EMOTIONS, METADATA_FORMAT, validateMetadata, type ModelMetadata, type TtaPolicy } from './metadata.ts';
 import { renderView, ttaViews } from './tta.ts';
 import { getArchitecture } from './architectures.ts';

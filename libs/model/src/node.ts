@@ -2,7 +2,7 @@
 import { promises as fs } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import * as tf from '@emodetect/backend/tf';
+import * as tf from '@tensorflow/tfjs';
 import { validateMetadata, type ModelMetadata } from './metadata.ts';
 import { quantizeValues, type Quantization } from './quantize.ts';
 import type { EmotionModel } from './index.ts';

@@ -11,7 +11,7 @@
  * The same arithmetic is implemented natively (libs/native/src/emonative.cpp, `tblock` and
  * `posemb`), and tested against this one.
  */
-import * as tf from '@emodetect/backend/tf';
+import * as tf from '@tensorflow/tfjs';
 
 type Kwargs = { name?: string; trainable?: boolean; inputShape?: tf.Shape; batchInputShape?: tf.Shape; dtype?: tf.DataType };
 

@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import * as tf from '@emodetect/backend/tf';
+import * as tf from '@tensorflow/tfjs';
 import { augmentImagesInto, Rng } from '@emodetect/augment';
 import { averageViews, type EmotionModel, type InferenceRuntime } from '@emodetect/model';
 import type { NamedTensor, StepEngine } from '@emodetect/train';

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as tf from '@emodetect/backend/tf';
+import * as tf from '@tensorflow/tfjs';
 import { augmentImagesInto, DEFAULT_AUGMENT, NO_AUGMENT, Rng } from '@emodetect/augment';
 import { createModel, PositionEmbedding, predictProbabilities, TransformerBlock } from '@emodetect/model';
 import { toyStripes as stripes } from '../../../tools/test-data.ts';

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import * as tf from '@emodetect/backend/tf';
+import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '@emodetect/backend/node';
 import { composeScene, DEFAULT_SCENE } from '@emodetect/datasets';
 import { createNodeFaceDetector, iou, type FaceDetector } from '@emodetect/face-detect/node';

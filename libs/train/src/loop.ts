@@ -1,5 +1,5 @@
 /** The training loop: isomorphic; persistence and terminal output are injected as hooks. */
-import * as tf from '@emodetect/backend/tf';
+import * as tf from '@tensorflow/tfjs';
 import { DEFAULT_AUGMENT, Rng, type AugmentConfig } from '@emodetect/augment';
 import { accuracy } from '@emodetect/metrics';
 import { argmaxRows, predictProbabilities, type EmotionModel, type InferenceRuntime } from '@emodetect/model';

@@ -6,7 +6,7 @@ import { promises as fs } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import path from 'node:path';
-import * as tf from '@emodetect/backend/tf';
+import * as tf from '@tensorflow/tfjs';
 import type { BackendName } from '@emodetect/backend';
 import { trainingCurvesSvg } from '@emodetect/metrics';
 import { loadModelFolder, saveModelFolder, writeAtomically, type EmotionModel } from '@emodetect/model/node';

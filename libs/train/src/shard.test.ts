@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import * as tf from '@emodetect/backend/tf';
+import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '@emodetect/backend/node';
 import { NO_AUGMENT } from '@emodetect/augment';
 import { computeShard, evenRanges, runShardWithWeights, type ShardRequest } from './shard.ts';

@@ -3,7 +3,7 @@
  * summed (not averaged) gradients so that shards combine exactly. The same function runs on the
  * main thread and in worker threads (see `@emodetect/train/node`).
  */
-import * as tf from '@emodetect/backend/tf';
+import * as tf from '@tensorflow/tfjs';
 import { augmentBatch, Rng, type AugmentConfig } from '@emodetect/augment';
 
 export interface ShardRequest {

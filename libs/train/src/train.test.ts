@@ -2,7 +2,7 @@ import { mkdtemp, rm, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as tf from '@emodetect/backend/tf';
+import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '@emodetect/backend/node';
 import { NO_AUGMENT, DEFAULT_AUGMENT } from '@emodetect/augment';
 import { createModel } from '@emodetect/model';
