@@ -46,7 +46,7 @@ describe('architecture registry', () => {
     const params = ARCHITECTURE_NAMES.map((n) => createModel({ arch: n }).metadata.parameters);
     expect([...params].sort((a, b) => a - b)).toEqual(params);
     expect(params[params.length - 1]).toBeLessThan(10_000_000);
-    expect(() => getArchitecture('resnet9000')).toThrow(/unknown architecture "resnet9000" \(choose one of: micro, tiny, small/);
+    expect(() => getArchitecture('resnet9000')).toThrow(/unknown architecture "resnet9000" \(choose one of: micro, tiny, edge, small/);
   });
 
   it('a seed makes the initial weights reproducible', () => {
