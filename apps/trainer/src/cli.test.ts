@@ -31,7 +31,7 @@ describe('bad input', () => {
     expect(unknown.code).toBe(2);
     expectOneLineError(unknown, /Unknown option '--frobnicate'/);
     const badArch = await cli(['train', '--data', 'x.csv', '--arch', 'huge']);
-    expectOneLineError(badArch, /--arch must be one of micro, tiny, small, hybrid, medium, base, wide, large/);
+    expectOneLineError(badArch, /--arch must be one of micro, tiny, edge, small, hybrid, medium, base, wide, large/);
     const badRefine = await cli(['detect', 'x.png', '--refine', 'maybe']);
     expect(badRefine.code).toBe(2);
     expectOneLineError(badRefine, /detect: --refine must be one of on, off/);
