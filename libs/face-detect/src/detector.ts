@@ -26,7 +26,6 @@ export async function createFaceDetector(config: FaceDetectorConfig): Promise<Fa
     model: config.model ?? 'short',
     maxFaces: config.maxFaces ?? 10,
     minScore: config.minScore ?? 0.65,
-    minFaceSize: config.minFaceSize ?? 0,
   };
   const detector = await load({ runtime: 'tfjs', modelType: cfg.model, maxFaces: cfg.maxFaces, detectorModelUrl: config.modelUrl });
   // The decoder drops boxes under its own fixed threshold (0.5 short range, 0.6 full range),
@@ -55,7 +54,6 @@ export async function createFaceDetector(config: FaceDetectorConfig): Promise<Fa
           const score = d.score?.[0] ?? 0;
           if (!r || score < minScore) continue;
           const box = { x: r.xMin * w, y: r.yMin * h, width: r.width * w, height: r.height * h };
-          if (box.width < cfg.minFaceSize) continue;
           const keypoints = (d.locationData.relativeKeypoints ?? []).map((k, i) => ({ name: KEYPOINT_NAMES[i], x: k.x * w, y: k.y * h }));
           faces.push({ box, score, keypoints });
         }

@@ -30,7 +30,11 @@ export interface FaceDetectorConfig {
   model?: DetectorModel;
   /** Where the detector's model.json is: a URL, or a tfjs IOHandler (Node: from disk). */
   modelUrl: string | tf.io.IOHandler;
-  /** At most this many faces per image (default 10). */
+  /**
+   * At most this many candidates per detector run (default 10): a cap inside the detector's own
+   * suppression. Which faces an application keeps (how many, how small) is the pipeline's
+   * choice (`createEmotionPipeline`'s `maxFaces` and `minFaceSize` in @emodetect/realtime).
+   */
   maxFaces?: number;
   /**
    * Drop faces scoring below this (default 0.65). On composed PublicTest scenes, false detections
@@ -38,8 +42,6 @@ export interface FaceDetectorConfig {
    * under MediaPipe's own cut (0.5 short range, 0.6 full range) lower that cut too.
    */
   minScore?: number;
-  /** Drop faces whose box is narrower than this many pixels (default 0). */
-  minFaceSize?: number;
 }
 
 /** Per-call settings of {@link FaceDetector.estimateFaces}. */

@@ -21,6 +21,7 @@ export { cropFace, cropFaceGray, eyeAngle, type CropOptions } from './crop.ts';
 export type { FaceResult } from './types.ts';
 import type { FaceResult } from './types.ts';
 
+/** The pipeline owns which faces are kept: how many (the largest first) and how small. */
 export interface PipelineOptions {
   /** Keep at most this many faces (largest first). Default 10. */
   maxFaces?: number;
