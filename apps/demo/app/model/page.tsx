@@ -2,19 +2,34 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Markdown } from '../../src/markdown.tsx';
 
-/** The bundled model's card, read at build time from the files the page itself serves. */
-async function readCard(): Promise<{ card: string; base: string } | null> {
+interface Card {
+  card: string;
+  base: string;
+  folder: string;
+}
+
+/** The bundled models' cards (photos' model and the live view's), read at build time from the files the page itself serves. */
+async function readCards(): Promise<{ photos: Card; live: Card | null } | null> {
   const assets = path.join(process.cwd(), 'public', 'assets');
   try {
-    const manifest = JSON.parse(await fs.readFile(path.join(assets, 'manifest.json'), 'utf8')) as { model: string };
-    return { card: await fs.readFile(path.join(assets, manifest.model, 'MODEL_CARD.md'), 'utf8'), base: `/assets/${manifest.model}` };
+    const manifest = JSON.parse(await fs.readFile(path.join(assets, 'manifest.json'), 'utf8')) as { model: string; liveModel?: string };
+    const read = async (folder: string): Promise<Card> => ({
+      card: await fs.readFile(path.join(assets, folder, 'MODEL_CARD.md'), 'utf8'),
+      base: `/assets/${folder}`,
+      folder,
+    });
+    const photos = await read(manifest.model);
+    const live = manifest.liveModel && manifest.liveModel !== manifest.model ? await read(manifest.liveModel).catch(() => null) : null;
+    return { photos, live };
   } catch {
     return null;
   }
 }
 
+const resolver = (c: Card) => (src: string) => (/^[a-z]+:|^\//.test(src) ? src : `${c.base}/${src}`);
+
 export default async function ModelPage() {
-  const found = await readCard();
+  const found = await readCards();
   return (
     <article className="card">
       <h1>What the model can and cannot do</h1>
@@ -42,7 +57,25 @@ export default async function ModelPage() {
         </li>
       </ul>
       {found ? (
-        <Markdown md={found.card} resolve={(src) => (/^[a-z]+:|^\//.test(src) ? src : `${found.base}/${src}`)} />
+        <>
+          <p>
+            Photos (the Images page) use <code>{found.photos.folder}</code>, the most accurate model; the live webcam view uses{' '}
+            {found.live ? (
+              <>
+                <code>{found.live.folder}</code>, a small model that keeps up with a camera (its card is at the end of this page).
+              </>
+            ) : (
+              'the same model.'
+            )}
+          </p>
+          <Markdown md={found.photos.card} resolve={resolver(found.photos)} />
+          {found.live && (
+            <details data-testid="live-card">
+              <summary>The live model&apos;s card ({found.live.folder})</summary>
+              <Markdown md={found.live.card} resolve={resolver(found.live)} />
+            </details>
+          )}
+        </>
       ) : (
         <p className="message error">
           The model card was not found: run the demo&apos;s build (npm run build -w @emodetect/demo), which copies it.
