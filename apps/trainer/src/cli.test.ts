@@ -98,6 +98,11 @@ describe('bad input', () => {
     const ok = await cli([...base, '--teacher', path.join(dir, 'r1', 'model'), '--teacher-weight', '0.5', '--out', path.join(dir, 'r2')]);
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stderr).toMatch(/distilling from r1 \(\d+\.\d% on the training faces\), teacher weight 0\.5/);
+    // Online: the teacher answers on every augmented batch inside the native engine.
+    const online = await cli([...base, '--teacher', path.join(dir, 'r1', 'model'), '--teacher-online', '--out', path.join(dir, 'r3')]);
+    expect(online.code, online.stderr).toBe(0);
+    expect(online.stderr).toMatch(/distilling online from r1, teacher weight 0\.7/);
+    expect(online.stderr).toMatch(/1 online teacher/);
   });
 
   it('an unreadable model folder is one line for eval', async () => {

@@ -4,7 +4,7 @@
  * dataset's own labels. The teachers see the unaugmented faces once, before training (their TTA
  * included), so a run's targets depend only on the teachers' weights.
  */
-import { loadModelFolder, predictProbabilities, useFoldedInference, type EmotionModel } from '@emodetect/model/node';
+import { argmaxRows, loadModelFolder, predictProbabilities, useFoldedInference, type EmotionModel } from '@emodetect/model/node';
 import type { ImageDataset } from '@emodetect/preprocess';
 import { gatherImages } from '@emodetect/train';
 import { UsageError } from './errors.ts';
@@ -82,15 +82,9 @@ export async function distil(
           log.info(`teacher ${m.metadata.name}: ${done}/${total} training faces`);
         },
       });
-      let hits = 0;
-      for (let i = 0; i < train.length; i++) {
-        let best = 0;
-        for (let j = 0; j < k; j++) {
-          avg[i * k + j] += p[i * k + j] / teachers.length;
-          if (p[i * k + j] > p[i * k + best]) best = j;
-        }
-        if (best === ds.labels[train[i]]) hits++;
-      }
+      for (let i = 0; i < train.length * k; i++) avg[i] += p[i] / teachers.length;
+      const predicted = argmaxRows(p, k);
+      const hits = train.filter((r, i) => predicted[i] === ds.labels[r]).length;
       const acc = (100 * hits) / train.length;
       accuracies.push(`${m.metadata.name} (${acc.toFixed(1)}% on the training faces)`);
       log.info(`teacher ${dir}: ${m.metadata.name}, ${how}, ${((performance.now() - t0) / 1000).toFixed(1)} s`);

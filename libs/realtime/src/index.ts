@@ -6,7 +6,7 @@
  */
 import type { Face, FaceBox, FaceDetector } from '@emodetect/face-detect';
 import { cropFace, type CropOptions } from './crop.ts';
-import { predictProbabilities, type EmotionModel } from '@emodetect/model';
+import { argmaxRows, predictProbabilities, type EmotionModel } from '@emodetect/model';
 import { isGray, rgbaToGray, type GrayImage, type RgbaImage } from '@emodetect/preprocess';
 
 import { createTracker, type Tracker } from './tracker.ts';
@@ -150,8 +150,7 @@ export function faceJson(f: FaceResult): FaceJson {
 }
 
 function toResult(face: Face, p: Float32Array, labels: readonly string[]): FaceResult {
-  let best = 0;
-  for (let j = 1; j < p.length; j++) if (p[j] > p[best]) best = j;
+  const [best] = argmaxRows(p, labels.length);
   return {
     box: face.box,
     score: face.score,
