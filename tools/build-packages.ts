@@ -92,30 +92,29 @@ async function readManifest(dir: string): Promise<Manifest> {
   return JSON.parse(await fs.readFile(path.join(ROOT, dir, 'package.json'), 'utf8')) as Manifest;
 }
 
-/** The workspace's packages by name → folder. */
-async function workspaceNames(): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  for (const p of PACKAGES) out.set((await readManifest(p.dir)).name, p.dir);
-  return out;
+/**
+ * The `paths` the compiler needs: each workspace package's exports, mapped to its built
+ * declarations (a library compiles against those of the libraries before it).
+ */
+function declarationPaths(manifests: ReadonlyMap<string, Manifest>): Record<string, string[]> {
+  const paths: Record<string, string[]> = {};
+  for (const [dir, m] of manifests) {
+    if (!m.exports || typeof m.exports === 'string') continue;
+    for (const [sub, target] of Object.entries(m.exports)) {
+      const entry = entryFiles(target).at(-1);
+      if (entry) paths[path.posix.join(m.name, sub)] = [path.join(ROOT, dir, 'dist', entry.replace(/\.ts$/, '.d.ts'))];
+    }
+  }
+  return paths;
 }
 
-async function compile(p: PackageSpec, m: Manifest, names: Map<string, string>): Promise<void> {
+async function compile(p: PackageSpec, m: Manifest, paths: Record<string, string[]>): Promise<void> {
   const src = path.join(ROOT, p.dir, 'src');
   const dist = path.join(ROOT, p.dir, 'dist');
   // Every non-test source: the exports' entries and the worker threads' modules.
   const files = (await fs.readdir(src))
     .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.startsWith('fuzz'))
     .map((f) => path.join(src, f));
-  // Other workspace packages: their built declarations.
-  const paths: Record<string, string[]> = {};
-  for (const [name, dir] of names) {
-    const other = await readManifest(dir);
-    if (!other.exports || typeof other.exports === 'string') continue;
-    for (const [sub, target] of Object.entries(other.exports)) {
-      const entry = entryFiles(target).at(-1);
-      if (entry) paths[path.posix.join(name, sub)] = [path.join(ROOT, dir, 'dist', entry.replace(/\.ts$/, '.d.ts'))];
-    }
-  }
   const config = {
     compilerOptions: {
       target: 'ES2022',
@@ -197,10 +196,13 @@ async function readme(p: PackageSpec, m: Manifest): Promise<string> {
 
 /** Build (or check) every package; returns the folders to pack. */
 export async function buildPackages(log: (s: string) => void = () => undefined): Promise<string[]> {
-  const names = await workspaceNames();
+  // Every manifest is read once.
+  const manifests = new Map<string, Manifest>();
+  for (const p of PACKAGES) manifests.set(p.dir, await readManifest(p.dir));
+  const paths = declarationPaths(manifests);
   const folders: string[] = [];
   for (const p of PACKAGES) {
-    const m = await readManifest(p.dir);
+    const m = manifests.get(p.dir)!;
     if (p.data) {
       folders.push(path.join(ROOT, p.dir));
       continue;
@@ -208,7 +210,7 @@ export async function buildPackages(log: (s: string) => void = () => undefined):
     const t0 = performance.now();
     const dist = path.join(ROOT, p.dir, 'dist');
     await fs.rm(dist, { recursive: true, force: true });
-    await compile(p, m, names);
+    await compile(p, m, paths);
     for (const f of p.extra ?? []) {
       await fs.mkdir(path.dirname(path.join(dist, f)), { recursive: true });
       await fs.copyFile(path.join(ROOT, p.dir, f), path.join(dist, f));

@@ -13,6 +13,11 @@ interface Log {
   info(text: string): void;
 }
 
+/** Teachers set the targets: FER+'s soft targets cannot be combined with them. */
+function refuseSoftLabels(ds: ImageDataset): void {
+  if (ds.softLabels) throw new UsageError('train: --teacher cannot be combined with --ferplus-mode soft (both set the targets)');
+}
+
 /** Loads a teacher and checks that it reads the dataset's faces and names its classes. */
 async function loadTeacher(dir: string, ds: ImageDataset): Promise<EmotionModel> {
   const m = await loadModelFolder(dir).catch((e: unknown) => {
@@ -38,7 +43,7 @@ export async function onlineTeachers(
   ds: ImageDataset,
   weight: number,
 ): Promise<{ models: EmotionModel[]; weight: number }> {
-  if (ds.softLabels) throw new UsageError('train: --teacher cannot be combined with --ferplus-mode soft (both set the targets)');
+  refuseSoftLabels(ds);
   const models: EmotionModel[] = [];
   try {
     for (const dir of dirs) models.push(await loadTeacher(dir, ds));
@@ -63,7 +68,7 @@ export async function distil(
   log: Log,
   accelerate?: (m: EmotionModel) => { description: string; dispose(): void } | null,
 ): Promise<string> {
-  if (ds.softLabels) throw new UsageError('train: --teacher cannot be combined with --ferplus-mode soft (both set the targets)');
+  refuseSoftLabels(ds);
   const k = ds.classNames.length;
   const avg = new Float32Array(train.length * k);
   const faces = gatherImages(ds, train);

@@ -5,15 +5,24 @@ import type { RgbaImage } from '@emodetect/preprocess';
 
 export const VIDEO_EXTENSIONS = ['.mp4', '.webm', '.avi', '.mov', '.mkv', '.m4v', '.mpg', '.mpeg'] as const;
 
+/** A Linux camera device. */
+const isCamera = (input: string) => /^\/dev\/video\d+$/.test(input);
+
 /** A live source rather than a file: a network stream (rtsp, rtmp, http, udp, tcp, srt) or a camera device. */
 export function isStreamSource(input: string): boolean {
-  return /^(rtsps?|rtmps?|https?|udp|tcp|srt):\/\//i.test(input) || /^\/dev\/video\d+$/.test(input);
+  return /^(rtsps?|rtmps?|https?|udp|tcp|srt):\/\//i.test(input) || isCamera(input);
 }
 
 /** ffmpeg's input options for a source: a Linux camera is read through v4l2. */
 function inputArgs(source: string): string[] {
-  return /^\/dev\/video\d+$/.test(source) ? ['-f', 'v4l2', '-i', source] : ['-i', source];
+  return isCamera(source) ? ['-f', 'v4l2', '-i', source] : ['-i', source];
 }
+
+/** An ffmpeg message line without its `[demuxer @ 0x…]` prefixes. */
+const unprefixed = (line: string) => line.replace(/^(\[[^\]]*\]\s*)+/, '');
+
+/** ffmpeg's last message line, unprefixed ('' when it printed nothing). */
+const lastLine = (stderr: string) => unprefixed(stderr.trim().split('\n').pop() ?? '');
 
 export interface VideoInfo {
   width: number;
@@ -124,12 +133,7 @@ export function readFrames(file: string, known: VideoInfo | null, fps?: number):
       reject(new DataError(e.code === 'ENOENT' ? `${file}: ${NO_FFMPEG}` : `${file}: ${e.message}`)),
     );
     void closed.then(() => {
-      const last = stderr
-        .trim()
-        .split('\n')
-        .pop()
-        ?.replace(/^(\[[^\]]*\]\s*)+/, '');
-      reject(new DataError(`${file}: cannot be read as a video source (${last || `ffmpeg exited with code ${exitCode}`})`));
+      reject(new DataError(`${file}: cannot be read as a video source (${lastLine(stderr) || `ffmpeg exited with code ${exitCode}`})`));
     });
   });
   // Keep a failed source's promise from being reported as unhandled before anyone awaits it.
@@ -168,12 +172,7 @@ export function readFrames(file: string, known: VideoInfo | null, fps?: number):
       if (stopped) return null;
       if (live) {
         if (exitCode === 0) return null;
-        const last = stderr
-          .trim()
-          .split('\n')
-          .pop()
-          ?.replace(/^(\[[^\]]*\]\s*)+/, '');
-        return `${last || `ffmpeg exited with code ${exitCode}`}; ${count} frames`;
+        return `${lastLine(stderr) || `ffmpeg exited with code ${exitCode}`}; ${count} frames`;
       }
       const expected = known.frames;
       const printed = stderr.trim().split('\n').filter(Boolean);
@@ -181,7 +180,7 @@ export function readFrames(file: string, known: VideoInfo | null, fps?: number):
       const short = expected > 0 && count < expected - Math.max(2, expected * 0.05);
       if (exitCode === 0 && printed.length === 0 && !short) return null;
       const line = printed.find((l) => /partial file|truncat/i.test(l)) ?? printed[0];
-      const why = line?.replace(/^(\[[^\]]*\]\s*)+/, '').replace(/\.$/, '');
+      const why = line && unprefixed(line).replace(/\.$/, '');
       return `${why || (exitCode ? `ffmpeg exited with code ${exitCode}` : 'the stream ended')}; ${count} of about ${expected} frames`;
     },
   };
