@@ -3,7 +3,14 @@ import { initNodeBackend } from '@emodetect/backend/node';
 import { createNodeFaceDetector, iou, type FaceDetector } from '@emodetect/face-detect/node';
 import { readFer2013, splitIndices, type ImageDataset } from '@emodetect/preprocess/node';
 import { requireFer2013 } from '../../../tools/test-data.ts';
-import { composeScene, createTileAnnotator, FACE_IN_TILE, LONE_FACE_SCENE, tileBoxInScene, type TileAnnotator } from '@emodetect/datasets/node';
+import {
+  composeScene,
+  createTileAnnotator,
+  FACE_IN_TILE,
+  LONE_FACE_SCENE,
+  tileBoxInScene,
+  type TileAnnotator,
+} from '@emodetect/datasets/node';
 
 let ds: ImageDataset;
 let annotator: TileAnnotator;
