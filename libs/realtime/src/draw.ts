@@ -1,24 +1,20 @@
 /**
- * Drawing results on a 2D canvas (browser `CanvasRenderingContext2D` or `OffscreenCanvas`'s): a
- * box per face, its label with confidence, and one bar per class. Only the few canvas calls below
- * are used, so any object implementing them (a test double, a Node canvas) works too.
+ * Drawing results on a 2D canvas (browser `CanvasRenderingContext2D` or `OffscreenCanvas`'s): the
+ * marks of `layoutFaces` (box, label with confidence, a panel of named per-class bars). Only the
+ * few canvas calls below are used, so any object implementing them (a test double, a Node canvas)
+ * works too.
  */
+import { EMOTION_COLORS, emotionRgb, layoutFaces, type Mark } from './layout.ts';
 import type { FaceResult } from './types.ts';
 
-/** One colour per emotion (RGB), readable on photos. Shared by every renderer of results. */
-export const EMOTION_COLORS: Readonly<Record<string, readonly [number, number, number]>> = {
-  angry: [228, 26, 28],
-  disgust: [77, 175, 74],
-  fear: [152, 78, 163],
-  happy: [255, 191, 0],
-  sad: [55, 126, 184],
-  surprise: [255, 127, 0],
-  neutral: [160, 160, 160],
-};
+export { EMOTION_COLORS };
 
 /** CSS colour of an emotion (`rgb(...)`), white for an unknown label. */
 export function emotionColor(emotion: string, alpha = 1): string {
-  const [r, g, b] = EMOTION_COLORS[emotion] ?? [255, 255, 255];
+  return css(emotionRgb(emotion), alpha);
+}
+
+function css([r, g, b]: readonly [number, number, number], alpha: number): string {
   return alpha === 1 ? `rgb(${r}, ${g}, ${b})` : `rgba(${r}, ${g}, ${b}, ${alpha})`;
 }
 
@@ -33,52 +29,52 @@ export interface Canvas2D {
   strokeRect(x: number, y: number, w: number, h: number): void;
   fillText(text: string, x: number, y: number): void;
   measureText(text: string): { width: number };
+  /** The canvas drawn on (its size keeps labels and panels inside). */
+  readonly canvas?: { width: number; height: number };
 }
 
 export interface DrawOptions {
   /** Scale from the analysed image's pixels to the canvas's (default 1). */
   scale?: number;
-  /** Draw the per-class bars under each box (default true). */
+  /** Draw the panel of named per-class bars beside each box (default true). */
   bars?: boolean;
   /** Mirror horizontally around this canvas width (a selfie view); default: not mirrored. */
   mirrorWidth?: number;
+  /** Size of the surface (default: `ctx.canvas`'s): labels and panels stay inside it. */
+  size?: { width: number; height: number };
 }
 
-/** The label drawn for a face: `#id emotion 87%`. */
-export function faceLabel(f: FaceResult): string {
-  return `${f.trackId !== undefined ? `#${f.trackId} ` : ''}${f.emotion} ${Math.round(100 * f.probabilities[f.emotion])}%`;
-}
+const font = (size: number) => `600 ${size}px system-ui, sans-serif`;
 
-/** Draw every face's box, label and class bars. The caller clears or redraws the image first. */
+/** Draw every face's box, label and class panel. The caller clears or redraws the image first. */
 export function drawFaces(ctx: Canvas2D, faces: readonly FaceResult[], opts: DrawOptions = {}): void {
-  const s = opts.scale ?? 1;
-  for (const f of faces) {
-    const w = f.box.width * s;
-    const h = f.box.height * s;
-    const x = opts.mirrorWidth !== undefined ? opts.mirrorWidth - (f.box.x * s + w) : f.box.x * s;
-    const y = f.box.y * s;
-    const t = Math.max(2, Math.round(w / 60));
-    ctx.lineWidth = t;
-    ctx.strokeStyle = emotionColor(f.emotion);
-    ctx.strokeRect(x, y, w, h);
-    const size = Math.max(12, Math.min(22, Math.round(w / 9)));
-    ctx.font = `600 ${size}px system-ui, sans-serif`;
-    ctx.textBaseline = 'top';
-    const text = faceLabel(f);
-    const lh = size + 6;
-    const ly = y >= lh ? y - lh : y + t;
-    ctx.fillStyle = emotionColor(f.emotion, 0.85);
-    ctx.fillRect(x - t / 2, ly, Math.max(w + t, ctx.measureText(text).width + 8), lh);
-    ctx.fillStyle = '#000';
-    ctx.fillText(text, x + 4, ly + 3);
-    if (opts.bars === false) continue;
-    const barH = Math.max(3, Math.round(h / 40));
-    Object.entries(f.probabilities).forEach(([label, p], i) => {
-      const by = y + h + t + i * (barH + 1);
-      ctx.fillStyle = 'rgba(30, 30, 30, 0.6)';
-      ctx.fillRect(x, by, w, barH);
-      ctx.fillStyle = emotionColor(label);
-      ctx.fillRect(x, by, w * p, barH);
-    });
+  const size = opts.size ?? ctx.canvas ?? { width: opts.mirrorWidth ?? Infinity, height: Infinity };
+  const marks = layoutFaces(faces, {
+    width: opts.mirrorWidth ?? size.width,
+    height: size.height,
+    ...(opts.scale !== undefined && { scale: opts.scale }),
+    mirror: opts.mirrorWidth !== undefined,
+    panel: opts.bars !== false,
+    textWidth: (text, px) => {
+      ctx.font = font(px);
+      return ctx.measureText(text).width;
+    },
+  });
+  ctx.textBaseline = 'top';
+  for (const m of marks) paint(ctx, m);
+}
+
+function paint(ctx: Canvas2D, m: Mark): void {
+  if (m.kind === 'stroke') {
+    ctx.lineWidth = m.lineWidth;
+    ctx.strokeStyle = css(m.color, 1);
+    ctx.strokeRect(m.rect.x, m.rect.y, m.rect.width, m.rect.height);
+  } else if (m.kind === 'fill') {
+    ctx.fillStyle = css(m.color, m.alpha);
+    ctx.fillRect(m.rect.x, m.rect.y, m.rect.width, m.rect.height);
+  } else {
+    ctx.font = font(m.size);
+    ctx.fillStyle = m.tone === 'dark' ? '#000' : '#fff';
+    ctx.fillText(m.text, m.x, m.y);
   }
 }

@@ -15,7 +15,8 @@ import { createMeter, type MeterStats } from './meter.ts';
 export { createTracker, type Tracker, type TrackerOptions } from './tracker.ts';
 export { createMeter, type LatencyMeter, type MeterStats } from './meter.ts';
 export { IMAGE_RECIPE, VIDEO_RECIPE, recipeDetector, recipeModels, resolveRecipe, type DetectorRecipe } from './recipe.ts';
-export { drawFaces, emotionColor, faceLabel, EMOTION_COLORS, type Canvas2D, type DrawOptions } from './draw.ts';
+export { drawFaces, emotionColor, type Canvas2D, type DrawOptions } from './draw.ts';
+export { layoutFaces, faceLabel, emotionRgb, EMOTION_COLORS, type LayoutOptions, type Mark, type Rgb } from './layout.ts';
 export { cropFace, cropFaceGray, eyeAngle, type CropOptions } from './crop.ts';
 
 export type { FaceResult } from './types.ts';
