@@ -70,7 +70,7 @@ const scenes = Number(v.scenes);
 const t0 = performance.now();
 for (let s = 0; s < scenes; s++) {
   const scene = composeScene(ds, pool, Number(v.seed) * 100_000 + s, DEFAULT_SCENE);
-  const faces = await pipelines[0].detect(scene.image);
+  const faces = await pipelines[0].findFaces(scene.image);
   const results = await Promise.all(pipelines.map((p) => p.classify(scene.image, faces)));
   for (const truth of scene.faces) {
     total++;

@@ -145,11 +145,11 @@ async function benchBackend(backend: BackendName | 'native', ds: ImageDataset, p
     let correct = 0;
     let falsePositives = 0;
     const tiles: number[] = [];
-    await pipeline.analyze(composeScene(ds, pool, 1, sceneFor(n)).image);
+    await pipeline.detect(composeScene(ds, pool, 1, sceneFor(n)).image);
     for (let f = 0; f < o.frames; f++) {
       const composed = composeScene(ds, pool, (n === 'mix' ? 20_000 : 10_000 + 100 * n) + f, sceneFor(n));
       const t0 = performance.now();
-      const results = await pipeline.analyze(composed.image);
+      const results = await pipeline.detect(composed.image);
       ms.push(performance.now() - t0);
       const scene = annotator.annotate(ds, composed);
       falsePositives += results.filter((r) => !scene.faces.some((t) => centreInside(r.box, t.box))).length;

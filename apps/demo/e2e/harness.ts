@@ -51,7 +51,7 @@ export async function makeTestScene(csvGz: string, dir: string, minConfidence = 
     if (scene.faces.length !== 2 || scene.faces[0].emotion === scene.faces[1].emotion) continue;
     let ok = true;
     for (const pipeline of pipelines) {
-      const found = await pipeline.analyze(scene.image);
+      const found = await pipeline.detect(scene.image);
       ok &&=
         found.length === 2 &&
         scene.faces.every((truth) =>

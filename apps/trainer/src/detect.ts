@@ -304,7 +304,7 @@ export async function detectCommand(argv: string[]): Promise<number> {
     let image: RgbaImage;
     try {
       image = await decodeImageFileRgba(file);
-      faces = await pipeline.analyze(image);
+      faces = await pipeline.detect(image);
     } catch (e) {
       if (!(e instanceof DataError)) throw e;
       failed++;

@@ -16,7 +16,7 @@ import {
   readCheckpoint,
   resolveSplits,
   runPaths,
-  runTraining,
+  train,
   stratifiedSample,
   type TrainConfig,
 } from '@emodetect/train/node';
@@ -212,17 +212,17 @@ export async function trainCommand(argv: string[]): Promise<number> {
 
     const ds = await loadDataset(dataPath, { skipBad: Boolean(v['skip-bad']), size: 48, ferPlus: v.ferplus, ferPlusMode }, log);
     const splits = resolveSplits(ds, config.seed);
-    const train = limit !== undefined ? stratifiedSample(ds.labels, splits.train, limit, config.seed) : splits.train;
+    const trainIdx = limit !== undefined ? stratifiedSample(ds.labels, splits.train, limit, config.seed) : splits.train;
     const val = valLimit !== undefined ? stratifiedSample(ds.labels, splits.val, valLimit, config.seed + 1) : splits.val;
-    log.info(`splits: ${splits.description}; training on ${train.length}, validating on ${val.length} images`);
-    if (train.length === 0 || val.length === 0)
+    log.info(`splits: ${splits.description}; training on ${trainIdx.length}, validating on ${val.length} images`);
+    if (trainIdx.length === 0 || val.length === 0)
       throw new DataError(
-        `${dataPath}: no ${train.length === 0 ? 'training' : 'validation'} images after the split (${splits.description}); add more images`,
+        `${dataPath}: no ${trainIdx.length === 0 ? 'training' : 'validation'} images after the split (${splits.description}); add more images`,
       );
     const online = v['teacher-online'] && v.teacher?.length ? await onlineTeachers(v.teacher, ds, teacherWeight) : undefined;
     if (v.teacher?.length && !online) {
       const fast = (m: EmotionModel) => (useNative || requested === 'auto' ? nativeTeacher(m) : null);
-      log.info(await distil(ds, train, v.teacher, teacherWeight, log, fast));
+      log.info(await distil(ds, trainIdx, v.teacher, teacherWeight, log, fast));
     }
 
     const model =
@@ -253,9 +253,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
     const command = resume?.model.metadata.training?.command ?? ['emodetect', 'train', ...argv].join(' ');
     const dataSha256 = await fileSha256(dataPath).catch(() => 'folder');
     const t0 = performance.now();
-    const result = await runTraining({
+    const result = await train({
       model,
-      data: { data: ds, train, val },
+      data: { data: ds, train: trainIdx, val },
       config,
       runDir,
       resume,
@@ -267,7 +267,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
           seed: config.seed,
           dataFile: path.basename(v.data!),
           dataSha256,
-          trainImages: train.length,
+          trainImages: trainIdx.length,
           epochs: state.epoch,
           batchSize: config.batchSize,
           backend: engine ? 'native' : info.name,

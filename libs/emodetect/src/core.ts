@@ -86,7 +86,7 @@ export function createCore<I>(
     model: { name: model.metadata.name, arch: model.metadata.arch, labels: [...model.metadata.labels] },
     recipes,
     async detect(input) {
-      return (await image.analyze(await pixels(input))).map(toDetectedFace);
+      return (await image.detect(await pixels(input))).map(toDetectedFace);
     },
     stream(o = {}) {
       const smoothing = o.smoothing ?? true;

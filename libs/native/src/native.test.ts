@@ -11,7 +11,7 @@ import {
   evaluate,
   readCheckpoint,
   resolveSplits,
-  runTraining,
+  train,
   type ProgressSink,
   type TrainConfig,
 } from '@emodetect/train/node';
@@ -306,12 +306,12 @@ describe('the training loop on the native engine', () => {
 
   it('learns a separable toy problem, validating through the native runtime', async () => {
     const ds = stripes(240);
-    const { train, val } = resolveSplits(ds, 1);
+    const splits = resolveSplits(ds, 1);
     const m = createModel({ arch: 'micro', labels: ds.classNames, seed: 1 });
     const c = config({ epochs: 3 });
-    const result = await runTraining({
+    const result = await train({
       model: m,
-      data: { data: ds, train, val },
+      data: { data: ds, train: splits.train, val: splits.val },
       config: c,
       runDir: path.join(dir, 'toy'),
       progress: silent,
@@ -320,20 +320,20 @@ describe('the training loop on the native engine', () => {
     expect(result.state.epoch).toBe(3);
     expect(m.runtime).toBeUndefined();
     // The weights came back into tfjs: tfjs alone now classifies the validation set.
-    const report = await evaluate(m, ds, val);
+    const report = await evaluate(m, ds, splits.val);
     expect(report.accuracy).toBeGreaterThan(0.9);
     expect(report.accuracy).toBeCloseTo(result.state.history[2].valAccuracy, 5);
   });
 
   it('resumes bit-identically from a checkpoint (weights, batch-norm statistics, Adam)', async () => {
     const ds = stripes(96, 3);
-    const { train, val } = resolveSplits(ds, 1);
+    const splits = resolveSplits(ds, 1);
     const fresh = () => createModel({ arch: 'micro', labels: ds.classNames, seed: 5 });
     const c = config();
     const whole = fresh();
-    await runTraining({
+    await train({
       model: whole,
-      data: { data: ds, train, val },
+      data: { data: ds, train: splits.train, val: splits.val },
       config: c,
       runDir: path.join(dir, 'whole'),
       progress: silent,
@@ -341,9 +341,9 @@ describe('the training loop on the native engine', () => {
     });
     const part = fresh();
     const interrupt: ProgressSink = { ...silent, epoch: () => void process.emit('SIGINT') };
-    const first = await runTraining({
+    const first = await train({
       model: part,
-      data: { data: ds, train, val },
+      data: { data: ds, train: splits.train, val: splits.val },
       config: c,
       runDir: path.join(dir, 'part'),
       progress: interrupt,
@@ -352,9 +352,9 @@ describe('the training loop on the native engine', () => {
     expect(first.interrupted).toBe(true);
     const ckpt = await readCheckpoint(path.join(dir, 'part'));
     expect(ckpt.state.epoch).toBe(1);
-    await runTraining({
+    await train({
       model: ckpt.model,
-      data: { data: ds, train, val },
+      data: { data: ds, train: splits.train, val: splits.val },
       config: c,
       runDir: path.join(dir, 'part'),
       resume: ckpt,

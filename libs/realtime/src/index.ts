@@ -33,10 +33,10 @@ export interface PipelineOptions {
 }
 
 export interface EmotionPipeline {
-  /** Faces and their emotions in one image; [] when there is none. */
-  analyze(image: RgbaImage | GrayImage): Promise<FaceResult[]>;
-  /** The detection step alone: faces kept by the size and count options, largest first. */
-  detect(image: RgbaImage | GrayImage): Promise<Face[]>;
+  /** Faces and their emotions in one image (what `emodetect detect` reports); [] when there is none. */
+  detect(image: RgbaImage | GrayImage): Promise<FaceResult[]>;
+  /** The face-finding step alone: faces kept by the size and count options, largest first. */
+  findFaces(image: RgbaImage | GrayImage): Promise<Face[]>;
   /** The classification step alone, for faces found earlier (all in one batch). */
   classify(image: RgbaImage | GrayImage, faces: readonly Face[]): Promise<FaceResult[]>;
 }
@@ -49,7 +49,7 @@ export function createEmotionPipeline(detector: FaceDetector, model: EmotionMode
   // The model's own crop geometry, unless the caller overrides it.
   const crop = { ...model.metadata.crop, ...opts.crop };
   const per = input.width * input.height * input.channels;
-  const detect = async (image: RgbaImage | GrayImage) =>
+  const findFaces = async (image: RgbaImage | GrayImage) =>
     (await detector.estimateFaces(image))
       .filter((f) => f.box.width >= minFaceSize)
       .sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height)
@@ -63,7 +63,7 @@ export function createEmotionPipeline(detector: FaceDetector, model: EmotionMode
     const probs = await predictProbabilities(model, batch, faces.length);
     return faces.map((f, i) => toResult(f, probs.subarray(i * labels.length, (i + 1) * labels.length), labels));
   };
-  return { detect, classify, analyze: async (image) => classify(image, await detect(image)) };
+  return { findFaces, classify, detect: async (image) => classify(image, await findFaces(image)) };
 }
 
 export interface FrameLoopOptions {
@@ -110,7 +110,7 @@ export function createFrameLoop(pipeline: EmotionPipeline, opts: FrameLoopOption
     async process(image) {
       const t0 = performance.now();
       if (sinceDetect === 0) {
-        faces = await pipeline.detect(image);
+        faces = await pipeline.findFaces(image);
         detectMs = average(detectMs, performance.now() - t0);
       }
       const t1 = performance.now();

@@ -26,7 +26,7 @@ describe('createEmotionPipeline', () => {
     const pipeline = createEmotionPipeline(detector, model);
     let faces = 0;
     for (let s = 0; s < 6; s++) {
-      const results = await pipeline.analyze(composeScene(ds, pool, 100 + s, SCENE).image);
+      const results = await pipeline.detect(composeScene(ds, pool, 100 + s, SCENE).image);
       faces += results.length;
       for (const r of results) {
         expect(Object.keys(r.probabilities)).toEqual(model.metadata.labels);
@@ -41,16 +41,16 @@ describe('createEmotionPipeline', () => {
     const model = createModel({ arch: 'micro', seed: 1 });
     // The first composed scene in which the detector finds at least two faces.
     let scene = composeScene(ds, pool, 100, SCENE).image;
-    let all = await createEmotionPipeline(detector, model).analyze(scene);
+    let all = await createEmotionPipeline(detector, model).detect(scene);
     for (let s = 101; all.length < 2 && s < 130; s++) {
       scene = composeScene(ds, pool, s, SCENE).image;
-      all = await createEmotionPipeline(detector, model).analyze(scene);
+      all = await createEmotionPipeline(detector, model).detect(scene);
     }
     expect(all.length).toBeGreaterThan(1);
-    expect(await createEmotionPipeline(detector, model, { maxFaces: 1 }).analyze(scene)).toHaveLength(1);
-    expect(await createEmotionPipeline(detector, model, { minFaceSize: 10_000 }).analyze(scene)).toEqual([]);
+    expect(await createEmotionPipeline(detector, model, { maxFaces: 1 }).detect(scene)).toHaveLength(1);
+    expect(await createEmotionPipeline(detector, model, { minFaceSize: 10_000 }).detect(scene)).toEqual([]);
     const empty = composeScene(ds, pool, 3000, { ...DEFAULT_SCENE, minFaces: 0, maxFaces: 0 }).image;
-    expect(await createEmotionPipeline(detector, model).analyze(empty)).toEqual([]);
+    expect(await createEmotionPipeline(detector, model).detect(empty)).toEqual([]);
   });
 
   it("cuts faces with the model's own crop geometry (metadata.crop), which options override", async () => {
@@ -80,9 +80,9 @@ describe('createEmotionPipeline', () => {
     const model = createModel({ arch: 'micro', seed: 1 });
     const pipeline = createEmotionPipeline(detector, model);
     const frame = composeScene(ds, pool, 101, SCENE).image;
-    await pipeline.analyze(frame);
+    await pipeline.detect(frame);
     const before = tf.memory().numTensors;
-    for (let i = 0; i < 15; i++) await pipeline.analyze(frame);
+    for (let i = 0; i < 15; i++) await pipeline.detect(frame);
     expect(tf.memory().numTensors).toBe(before);
   });
 });
@@ -92,7 +92,10 @@ describe('createFrameLoop', () => {
     const model = createModel({ arch: 'micro', seed: 1 });
     const pipeline = createEmotionPipeline(detector, model);
     let detections = 0;
-    const counting = { ...pipeline, detect: async (img: Parameters<typeof pipeline.detect>[0]) => (detections++, pipeline.detect(img)) };
+    const counting = {
+      ...pipeline,
+      findFaces: async (img: Parameters<typeof pipeline.findFaces>[0]) => (detections++, pipeline.findFaces(img)),
+    };
     const loop = createFrameLoop(counting, { skipFrames: 2 });
     const frame = composeScene(ds, pool, 101, SCENE).image;
     await loop.process(frame);
@@ -103,7 +106,7 @@ describe('createFrameLoop', () => {
     expect(tf.memory().numTensors).toBe(before);
     expect(loop.stats().frames).toBe(60);
     // The same faces on every frame keep their track ids.
-    expect(ids.size).toBe((await pipeline.detect(frame)).length);
+    expect(ids.size).toBe((await pipeline.findFaces(frame)).length);
   });
 
   it('adapts how often it detects to a frame-time target: seldom when detection is slow, always when it is fast', async () => {
@@ -114,9 +117,9 @@ describe('createFrameLoop', () => {
     const fake = (detectMs: number) => {
       let detections = 0;
       const pipeline = {
-        detect: async () => (busy(detectMs), detections++, []),
+        findFaces: async () => (busy(detectMs), detections++, []),
         classify: async () => [],
-        analyze: async () => [],
+        detect: async () => [],
       };
       return { pipeline, count: () => detections };
     };

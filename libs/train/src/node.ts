@@ -152,12 +152,12 @@ export interface ProgressSink {
  * state), and `model/` whenever validation accuracy improves. SIGINT stops after the current
  * batch and keeps the last completed epoch, so `--resume` continues from it.
  */
-export async function runTraining(o: RunOptions): Promise<TrainResult> {
+export async function train(o: RunOptions): Promise<TrainResult> {
   const p = runPaths(o.runDir);
   await fs.mkdir(o.runDir, { recursive: true });
   const sink = o.progress ?? consoleProgress();
   const parallel = !o.engine && o.config.workers > 1;
-  if (parallel && !o.backend) throw new Error('runTraining: workers > 1 needs the backend they start (RunOptions.backend)');
+  if (parallel && !o.backend) throw new Error('train: workers > 1 needs the backend they start (RunOptions.backend)');
   const workers = parallel ? await startShardWorkers(o.model, o.config.workers - 1, o.backend!) : [];
   let stop = false;
   const onSigint = () => {

@@ -14,7 +14,7 @@ import {
   readCheckpoint,
   resolveSplits,
   runPaths,
-  runTraining,
+  train,
   stratifiedSample,
   stratifiedSplit,
   type ProgressSink,
@@ -76,18 +76,18 @@ describe('splits', () => {
 describe('training', () => {
   it('learns a separable toy problem and writes the run folder', async () => {
     const ds = stripes(240);
-    const { train, val } = resolveSplits(ds, 1);
+    const splits = resolveSplits(ds, 1);
     const m = createModel({ arch: 'micro', labels: ds.classNames, seed: 1 });
     const runDir = path.join(dir, 'toy');
-    const result = await runTraining({
+    const result = await train({
       model: m,
-      data: { data: ds, train, val },
+      data: { data: ds, train: splits.train, val: splits.val },
       config: cfg({ epochs: 3, augment: DEFAULT_AUGMENT }),
       runDir,
       progress: silent,
     });
     expect(result.state.epoch).toBe(3);
-    const report = await evaluate(m, ds, val);
+    const report = await evaluate(m, ds, splits.val);
     expect(report.accuracy).toBeGreaterThan(0.9);
     const log = (await readFile(runPaths(runDir).log, 'utf8')).trim().split('\n');
     expect(log).toHaveLength(3);
@@ -100,15 +100,15 @@ describe('training', () => {
     ['small', 2],
   ])('resuming from a checkpoint gives bit for bit the weights of an uninterrupted run (%s, %i workers)', async (arch, workers) => {
     const ds = stripes(96, 3);
-    const { train, val } = resolveSplits(ds, 1);
+    const splits = resolveSplits(ds, 1);
     const fresh = () => createModel({ arch, labels: ds.classNames, seed: 5 });
     const c = cfg({ epochs: 2, augment: DEFAULT_AUGMENT, workers });
 
     const whole = fresh();
     const tensorsBefore = tf.memory().numTensors;
-    await runTraining({
+    await train({
       model: whole,
-      data: { data: ds, train, val },
+      data: { data: ds, train: splits.train, val: splits.val },
       config: c,
       runDir: path.join(dir, 'whole'),
       progress: silent,
@@ -121,9 +121,9 @@ describe('training', () => {
     // The same run, interrupted (as by Ctrl-C) once the first epoch is saved, then resumed.
     const part = fresh();
     const interrupt: ProgressSink = { ...silent, epoch: () => void process.emit('SIGINT') };
-    const first = await runTraining({
+    const first = await train({
       model: part,
-      data: { data: ds, train, val },
+      data: { data: ds, train: splits.train, val: splits.val },
       config: c,
       runDir: path.join(dir, 'part'),
       progress: interrupt,
@@ -132,9 +132,9 @@ describe('training', () => {
     expect(first.interrupted).toBe(true);
     const ckpt = await readCheckpoint(path.join(dir, 'part'));
     expect(ckpt.state.epoch).toBe(1);
-    await runTraining({
+    await train({
       model: ckpt.model,
-      data: { data: ds, train, val },
+      data: { data: ds, train: splits.train, val: splits.val },
       config: c,
       runDir: path.join(dir, 'part'),
       resume: ckpt,

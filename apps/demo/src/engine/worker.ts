@@ -95,7 +95,7 @@ async function init(config: EngineConfig): Promise<ReadyInfo> {
   // Warm-up: the first run of each op compiles shaders or allocates; keep it out of the first frame.
   const t1 = performance.now();
   const blank: RgbaImage = { width: 64, height: 64, data: new Uint8ClampedArray(64 * 64 * 4).fill(128) };
-  await pipeline.detect(blank);
+  await pipeline.findFaces(blank);
   for (const m of liveModel ? [model, liveModel] : [model]) {
     const { height, width, channels } = m.metadata.input;
     await predictProbabilities(m, new Float32Array(height * width * channels), 1);
