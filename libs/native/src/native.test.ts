@@ -6,15 +6,8 @@ import * as tf from '@tensorflow/tfjs';
 import { augmentImagesInto, DEFAULT_AUGMENT, NO_AUGMENT, Rng } from '@emodetect/augment';
 import { createModel, PositionEmbedding, predictProbabilities, TransformerBlock } from '@emodetect/model';
 import { toyStripes as stripes } from '../../../tools/test-data.ts';
-import {
-  DEFAULT_TRAIN_CONFIG,
-  evaluate,
-  readCheckpoint,
-  resolveSplits,
-  train,
-  type ProgressSink,
-  type TrainConfig,
-} from '@emodetect/train/node';
+import { silentProgress as silent, wholeAndResumed } from '../../../tools/test-resume.ts';
+import { DEFAULT_TRAIN_CONFIG, evaluate, resolveSplits, train, type TrainConfig } from '@emodetect/train/node';
 import { createNativeEngine, NativeNet, nativeSpec, nativeStatus, NativeUnsupportedError, useNativeInference } from './index.ts';
 
 // The native library must be built in CI (.ci/run installs libdnnl-dev and builds it): fail, never skip.
@@ -285,7 +278,6 @@ describe('bf16 convolutions', () => {
 });
 
 describe('the training loop on the native engine', () => {
-  const silent: ProgressSink = { batch: () => undefined, epoch: () => undefined, message: () => undefined };
   const config = (over: Partial<TrainConfig> = {}): TrainConfig => ({
     ...DEFAULT_TRAIN_CONFIG,
     epochs: 2,
@@ -327,42 +319,15 @@ describe('the training loop on the native engine', () => {
 
   it('resumes bit-identically from a checkpoint (weights, batch-norm statistics, Adam)', async () => {
     const ds = stripes(96, 3);
-    const splits = resolveSplits(ds, 1);
-    const fresh = () => createModel({ arch: 'micro', labels: ds.classNames, seed: 5 });
-    const c = config();
-    const whole = fresh();
-    await train({
-      model: whole,
-      data: { data: ds, train: splits.train, val: splits.val },
-      config: c,
-      runDir: path.join(dir, 'whole'),
-      progress: silent,
-      engine: createNativeEngine(whole, { batchSize: 16, threads: 2 }),
-    });
-    const part = fresh();
-    const interrupt: ProgressSink = { ...silent, epoch: () => void process.emit('SIGINT') };
-    const first = await train({
-      model: part,
-      data: { data: ds, train: splits.train, val: splits.val },
-      config: c,
-      runDir: path.join(dir, 'part'),
-      progress: interrupt,
-      engine: createNativeEngine(part, { batchSize: 16, threads: 2 }),
-    });
-    expect(first.interrupted).toBe(true);
-    const ckpt = await readCheckpoint(path.join(dir, 'part'));
-    expect(ckpt.state.epoch).toBe(1);
-    await train({
-      model: ckpt.model,
-      data: { data: ds, train: splits.train, val: splits.val },
-      config: c,
-      runDir: path.join(dir, 'part'),
-      resume: ckpt,
-      progress: silent,
-      engine: createNativeEngine(ckpt.model, { batchSize: 16, threads: 2, optimizerWeights: ckpt.optimizerWeights }),
+    const { whole, resumed } = await wholeAndResumed({
+      ds,
+      fresh: () => createModel({ arch: 'micro', labels: ds.classNames, seed: 5 }),
+      config: config(),
+      dir: path.join(dir, 'resume'),
+      engine: (m, ckpt) => createNativeEngine(m, { batchSize: 16, threads: 2, ...(ckpt && { optimizerWeights: ckpt.optimizerWeights }) }),
     });
     const a = whole.model.getWeights().map((t) => t.dataSync());
-    const b = ckpt.model.model.getWeights().map((t) => t.dataSync());
+    const b = resumed.model.getWeights().map((t) => t.dataSync());
     a.forEach((w, i) => expect(Array.from(b[i]), `weight ${i}`).toEqual(Array.from(w)));
   });
 });

@@ -7,17 +7,16 @@ import { initNodeBackend } from '@emodetect/backend/node';
 import { NO_AUGMENT, DEFAULT_AUGMENT } from '@emodetect/augment';
 import { createModel } from '@emodetect/model';
 import { toyStripes as stripes } from '../../../tools/test-data.ts';
+import { silentProgress as silent, wholeAndResumed } from '../../../tools/test-resume.ts';
 import {
   DEFAULT_TRAIN_CONFIG,
   evaluate,
   learningRateAt,
-  readCheckpoint,
   resolveSplits,
   runPaths,
   train,
   stratifiedSample,
   stratifiedSplit,
-  type ProgressSink,
   type TrainConfig,
 } from './node.ts';
 
@@ -30,7 +29,6 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const silent: ProgressSink = { batch: () => undefined, epoch: () => undefined, message: () => undefined };
 const cfg = (over: Partial<TrainConfig> = {}): TrainConfig => ({
   ...DEFAULT_TRAIN_CONFIG,
   epochs: 2,
@@ -100,52 +98,25 @@ describe('training', () => {
     ['small', 2],
   ])('resuming from a checkpoint gives bit for bit the weights of an uninterrupted run (%s, %i workers)', async (arch, workers) => {
     const ds = stripes(96, 3);
-    const splits = resolveSplits(ds, 1);
-    const fresh = () => createModel({ arch, labels: ds.classNames, seed: 5 });
-    const c = cfg({ epochs: 2, augment: DEFAULT_AUGMENT, workers });
-
-    const whole = fresh();
-    const tensorsBefore = tf.memory().numTensors;
-    await train({
-      model: whole,
-      data: { data: ds, train: splits.train, val: splits.val },
-      config: c,
-      runDir: path.join(dir, 'whole'),
-      progress: silent,
+    let tensorsBefore: number | undefined;
+    const { whole, resumed } = await wholeAndResumed({
+      ds,
+      fresh: () => {
+        const m = createModel({ arch, labels: ds.classNames, seed: 5 });
+        tensorsBefore ??= tf.memory().numTensors;
+        return m;
+      },
+      config: cfg({ epochs: 2, augment: DEFAULT_AUGMENT, workers }),
+      dir: path.join(dir, `resume-${arch}-${workers}`),
       backend: 'wasm',
-    });
-
-    // Training frees everything it allocates (optimizer state included).
-    expect(tf.memory().numTensors).toBe(tensorsBefore);
-
-    // The same run, interrupted (as by Ctrl-C) once the first epoch is saved, then resumed.
-    const part = fresh();
-    const interrupt: ProgressSink = { ...silent, epoch: () => void process.emit('SIGINT') };
-    const first = await train({
-      model: part,
-      data: { data: ds, train: splits.train, val: splits.val },
-      config: c,
-      runDir: path.join(dir, 'part'),
-      progress: interrupt,
-      backend: 'wasm',
-    });
-    expect(first.interrupted).toBe(true);
-    const ckpt = await readCheckpoint(path.join(dir, 'part'));
-    expect(ckpt.state.epoch).toBe(1);
-    await train({
-      model: ckpt.model,
-      data: { data: ds, train: splits.train, val: splits.val },
-      config: c,
-      runDir: path.join(dir, 'part'),
-      resume: ckpt,
-      progress: silent,
-      backend: 'wasm',
+      // Training frees everything it allocates (optimizer state included).
+      afterWhole: () => expect(tf.memory().numTensors).toBe(tensorsBefore),
     });
 
     // Exactly equal: weights, batch-norm statistics and Adam's state all came back as they were
     // (tfjs' own Adam.setWeights would round its bias correction differently: see restoreAdam).
     const a = whole.model.getWeights().map((t) => Array.from(t.dataSync()));
-    const b = ckpt.model.model.getWeights().map((t) => Array.from(t.dataSync()));
+    const b = resumed.model.getWeights().map((t) => Array.from(t.dataSync()));
     expect(b).toEqual(a);
   });
 });
