@@ -17,17 +17,22 @@ const PHOTO = path.join(REPO_ROOT, 'examples', 'astronaut.png');
 const BIN = path.join(REPO_ROOT, 'node_modules', '.bin');
 let dir: string;
 
-/** Run a command in the consumer project; its output, or an error with its output. */
-function run(cmd: string, args: string[], timeout = 240_000): string {
+/**
+ * Run a command in the consumer project: its stdout. A failing command
+ * throws an error with its output, unless `failureOutput` asks for its stdout instead (tsc reports
+ * errors on stdout and exits non-zero).
+ */
+function run(cmd: string, args: string[], opts: { failureOutput?: boolean } = {}): string {
   try {
     return execFileSync(cmd, args, {
       cwd: dir,
-      timeout,
+      timeout: 240_000,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, NODE_OPTIONS: '' },
     }).toString();
   } catch (e) {
     const x = e as { stdout?: Buffer; stderr?: Buffer };
+    if (opts.failureOutput) return x.stdout?.toString() ?? String(e);
     throw new Error(`${cmd} ${args.join(' ')} failed:\n${x.stdout?.toString() ?? ''}\n${x.stderr?.toString() ?? String(e)}`);
   }
 }
@@ -54,7 +59,7 @@ beforeAll(async () => {
   const tarballs = packFolders(await buildPackages(), dir);
   const deps: Record<string, string> = {};
   for (const t of tarballs) {
-    const name = JSON.parse(execFileSync('tar', ['-xzOf', t, 'package/package.json']).toString()).name as string;
+    const name = JSON.parse(run('tar', ['-xzOf', t, 'package/package.json'])).name as string;
     // The one-call package and what it needs (not the trainer's libraries, nor the native addon).
     if (!['@emodetect/train', '@emodetect/native', '@emodetect/augment', '@emodetect/metrics'].includes(name)) deps[name] = `file:${t}`;
   }
@@ -128,15 +133,10 @@ describe('the packages, installed from their tarballs into a fresh project', () 
     // skipLibCheck is off, so every declaration file is checked with the consumer's flags.
     // tfjs' own declarations fail such settings (upstream; not ours): their errors are set aside,
     // any other error fails the test.
-    const check = (args: string[]) => {
-      let out = '';
-      try {
-        out = execFileSync(path.join(BIN, 'tsc'), args, { cwd: dir, timeout: 240_000, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-      } catch (e) {
-        out = (e as { stdout?: Buffer }).stdout?.toString() ?? String(e);
-      }
-      return out.split('\n').filter((l) => /error TS\d+/.test(l) && !l.startsWith('node_modules/@tensorflow/'));
-    };
+    const check = (args: string[]) =>
+      run(path.join(BIN, 'tsc'), args, { failureOutput: true })
+        .split('\n')
+        .filter((l) => /error TS\d+/.test(l) && !l.startsWith('node_modules/@tensorflow/'));
     expect(check(['-p', '.'])).toEqual([]);
     expect(existsSync(path.join(dir, 'dist', 'main.js'))).toBe(true);
     expect(check(['-p', 'tsconfig.browser.json'])).toEqual([]);
