@@ -113,18 +113,22 @@ export async function readFer2013(file: string, opts: ReadFer2013Options = {}): 
   if (!header) throw new DataError(`${file}: empty file`);
   if (count === 0) throw new DataError(`${file}: no data rows`);
   opts.onProgress?.({ bytes: total, totalBytes: total, rows: count });
-  return {
-    width: size,
-    height: size,
+  return fer2013Dataset(size, {
     count,
     pixels: pixels.slice(0, count * per),
     labels: labels.slice(0, count),
     splits: splits.slice(0, count),
     rowIds: rowIds.slice(0, count),
-    splitNames: [...FER2013_SPLITS],
-    classNames: [...FER2013_CLASSES],
     origins,
-  };
+  });
+}
+
+/** A dataset with FER2013's splits and classes, whichever file it was read from. */
+function fer2013Dataset(
+  size: number,
+  rows: Pick<ImageDataset, 'count' | 'pixels' | 'labels' | 'splits' | 'rowIds' | 'origins'>,
+): ImageDataset {
+  return { width: size, height: size, ...rows, splitNames: [...FER2013_SPLITS], classNames: [...FER2013_CLASSES] };
 }
 
 /**
@@ -147,18 +151,14 @@ export async function readFer2013U8(file: string): Promise<ImageDataset> {
   const badSplit = splits.findIndex((u) => u >= FER2013_SPLITS.length);
   if (badSplit >= 0) throw new DataError(`${file}: row ${badSplit}: Usage code ${splits[badSplit]} is out of range (0..2)`);
   const base = path.basename(file);
-  return {
-    width: 48,
-    height: 48,
+  return fer2013Dataset(48, {
     count: n,
     pixels: Uint8Array.from(bytes.subarray(2 * n)),
     labels,
     splits,
     rowIds: Int32Array.from({ length: n }, (_, i) => i),
-    splitNames: [...FER2013_SPLITS],
-    classNames: [...FER2013_CLASSES],
     origins: Array.from({ length: n }, (_, i) => `${base}:${i}`),
-  };
+  });
 }
 
 /** FER+ labels aligned with fer2013.csv rows. */
