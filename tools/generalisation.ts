@@ -1,11 +1,14 @@
 /**
- * Beyond FER2013's own crops: each model sees PrivateTest faces the way `emodetect detect` shows
+ * Beyond FER2013's own crops: each model sees FER2013 test faces (PrivateTest, or PublicTest with --split) the way `emodetect detect` shows
  * them to it, cut by the real face detector out of composed scenes (1-4 faces of 110-200 px on
  * textured backgrounds, rotated up to 12°, 15% partly hidden by a bar), and is scored per class,
  * against the same faces' original 48x48 crops, and for calibration (is "neutral" over-used?
  * does a 90% answer mean 90%?).
  *
- *   npx tsx tools/generalisation.ts <fer2013.csv.gz> --model <dir> [--model <dir> ...] [--scenes 300] [--seed 1] [--out file.json]
+ *   npx tsx tools/generalisation.ts <fer2013.csv.gz> --model <dir> [--model <dir> ...] [--scenes 300] [--seed 1]
+ *     [--split PrivateTest|PublicTest] [--out file.json]
+ *
+ * PublicTest for choices between models, PrivateTest (the default) for the model card.
  *
  * Prints a Markdown section (for a model card) on stdout. The detector runs as detect runs it on
  * images: 3x3 tiles with a second look. A face counts as seen when a detection's centre lies in
@@ -26,20 +29,26 @@ const { values: v, positionals } = parseArgs({
     model: { type: 'string', multiple: true },
     scenes: { type: 'string', default: '300' },
     seed: { type: 'string', default: '1' },
+    split: { type: 'string', default: 'PrivateTest' },
     out: { type: 'string' },
   },
 });
 const dataFile = positionals[0];
 if (!dataFile || !v.model?.length) {
   console.error(
-    'usage: npx tsx tools/generalisation.ts <fer2013.csv.gz> --model <dir> [--model <dir> ...] [--scenes N] [--seed N] [--out file.json]',
+    'usage: npx tsx tools/generalisation.ts <fer2013.csv.gz> --model <dir> [--model <dir> ...] [--scenes N] [--seed N] [--split PrivateTest|PublicTest] [--out file.json]',
   );
   process.exit(2);
 }
 
 await initNodeBackend({ backend: 'wasm' });
 const ds = await readFer2013(dataFile);
-const pool = splitIndices(ds, 'PrivateTest');
+const split = v.split!;
+if (!['PublicTest', 'PrivateTest'].includes(split)) {
+  console.error(`generalisation: --split ${split}: use PublicTest (for choices) or PrivateTest (the final report)`);
+  process.exit(2);
+}
+const pool = splitIndices(ds, split);
 const models: EmotionModel[] = [];
 for (const dir of v.model) {
   const m = await loadModelFolder(dir);
@@ -91,10 +100,10 @@ const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const rows: Record<string, unknown>[] = [];
 let md = `## Beyond FER2013's crops: faces cut by the detector
 
-${seen.length} of ${total} PrivateTest faces in ${scenes} composed scenes were found by the detector
+${seen.length} of ${total} ${split} faces in ${scenes} composed scenes were found by the detector
 (3x3 tiles and a second look, as \`detect\` runs on images) and classified from its box, as
 \`emodetect detect\` does. "Original crops" scores the same faces from FER2013's own 48x48 crops.
-Reproduce: \`npx tsx tools/generalisation.ts ../shared/data/fer2013/fer2013.csv.gz ${v.model.map((m) => `--model ${m}`).join(' ')} --scenes ${scenes} --seed ${v.seed}\`.
+Reproduce: \`npx tsx tools/generalisation.ts ../shared/data/fer2013/fer2013.csv.gz ${v.model.map((m) => `--model ${m}`).join(' ')} --scenes ${scenes} --seed ${v.seed}${split === 'PrivateTest' ? '' : ` --split ${split}`}\`.
 
 | model | accuracy through detect | on the original crops | macro recall through detect | lowest class recall | predicted neutral / truly neutral | neutral precision | calibration error (ECE) |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
