@@ -1,6 +1,6 @@
 /**
- * Beyond FER2013's own crops: each model sees FER2013 test faces (PrivateTest, or PublicTest with --split) the way `emodetect detect` shows
- * them to it, cut by the real face detector out of composed scenes (1-4 faces of 110-200 px on
+ * Beyond FER2013's own crops: each model sees FER2013 test faces (PrivateTest, or PublicTest with
+ * --split) the way `emodetect detect` shows them to it, cut by the real face detector out of composed scenes (1-4 faces of 110-200 px on
  * textured backgrounds, rotated up to 12°, 15% partly hidden by a bar), and is scored per class,
  * against the same faces' original 48x48 crops, and for calibration (is "neutral" over-used?
  * does a 90% answer mean 90%?).
