@@ -12,8 +12,7 @@ import { DEFAULT_CROP, type InputConfig } from '@emodetect/preprocess';
 export * from './metadata.ts';
 export * from './architectures.ts';
 export * from './quantize.ts';
-export { foldedRuntime, useFoldedInference } from './folded.ts';
-export { renderView, ttaViews } from './tta.ts';
+export { useFoldedInference } from './folded.ts';
 export { PositionEmbedding, TransformerBlock, type TransformerBlockArgs } from './transformer.ts';
 
 /** A loaded or freshly built classifier: the tfjs model and the metadata that governs its input. */
@@ -74,7 +73,7 @@ export function createModel(opts: CreateModelOptions): EmotionModel {
  * Turn 0..1 grayscale faces (n x height x width, row-major, already resized to the model's input)
  * into the model's input tensor, applying the metadata's normalisation.
  */
-export function toInputTensor(faces: Float32Array, n: number, input: InputConfig): tf.Tensor4D {
+function toInputTensor(faces: Float32Array, n: number, input: InputConfig): tf.Tensor4D {
   const expected = n * input.height * input.width * input.channels;
   if (faces.length !== expected) {
     throw new Error(`toInputTensor: got ${faces.length} values, expected ${expected} (${n} x ${input.height} x ${input.width})`);
@@ -89,7 +88,7 @@ export function toInputTensor(faces: Float32Array, n: number, input: InputConfig
  * Class probabilities [n, classes] for an input tensor, with the model's declared TTA when it is
  * `none` or `flip` (`views` needs the faces' pixels: use {@link predictProbabilities}).
  */
-export function predictTensor(m: EmotionModel, x: tf.Tensor4D): tf.Tensor2D {
+function predictTensor(m: EmotionModel, x: tf.Tensor4D): tf.Tensor2D {
   if (m.metadata.tta === 'views') throw new Error('predictTensor: the "views" TTA works on pixels; use predictProbabilities');
   return tf.tidy(() => {
     const p = m.model.predict(x) as tf.Tensor2D;

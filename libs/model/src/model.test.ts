@@ -14,12 +14,11 @@ import {
   getArchitecture,
   toFloat16Bits,
   loadModelFolder,
-  foldedRuntime,
   predictProbabilities,
-  renderView,
-  ttaViews,
   saveModelFolder,
 } from './node.ts';
+import { foldedRuntime } from './folded.ts';
+import { renderView, ttaViews } from './tta.ts';
 
 let dir: string;
 beforeAll(async () => {
