@@ -88,30 +88,35 @@ function layoutFace(f: FaceResult, opts: LayoutOptions): Mark[] {
 
   if (opts.panel === false) return marks;
   const labels = Object.keys(f.probabilities);
-  // Panel text follows the face's and the surface's size, smaller when the surface is too small for it.
-  for (
-    let ps: number | undefined = fit(Math.max(8, Math.min(16, Math.round(Math.max(h / 8, Math.min(W, H) / 40)))));
-    ps !== undefined;
-    ps = smaller(ps, opts.fontSizes)
-  ) {
+  /** The panel's marks with text of `ps` px, or null when it does not fit the surface. */
+  const panel = (ps: number): Mark[] | null => {
     const rowH = ps + 4;
-    const nameW = Math.max(...labels.map((l) => measure(l, ps!))) + 8;
+    const nameW = Math.max(...labels.map((l) => measure(l, ps))) + 8;
     const barW = 4.5 * ps;
     const pctW = measure('100%', ps) + 6;
     const pw = nameW + barW + pctW;
     const ph = labels.length * rowH + 6;
-    if (pw > W || ph > H) continue;
+    if (pw > W || ph > H) return null;
     const [px, py] = placePanel({ x, y, width: w, height: h }, pw, ph, t, lh, W, H);
-    marks.push({ kind: 'fill', rect: { x: px, y: py, width: pw, height: ph }, color: PANEL, alpha: 0.7 });
+    const out: Mark[] = [{ kind: 'fill', rect: { x: px, y: py, width: pw, height: ph }, color: PANEL, alpha: 0.7 }];
     labels.forEach((l, i) => {
       const ry = py + 3 + i * rowH;
       const p = f.probabilities[l] ?? 0;
-      marks.push({ kind: 'text', text: l, x: px + 4, y: ry + 1, size: ps!, tone: 'light' });
-      marks.push({ kind: 'fill', rect: { x: px + nameW, y: ry + 2, width: barW, height: rowH - 4 }, color: TRACK, alpha: 0.8 });
-      marks.push({ kind: 'fill', rect: { x: px + nameW, y: ry + 2, width: barW * p, height: rowH - 4 }, color: emotionRgb(l), alpha: 1 });
-      marks.push({ kind: 'text', text: `${Math.round(100 * p)}%`, x: px + nameW + barW + 4, y: ry + 1, size: ps!, tone: 'light' });
+      const bar = { x: px + nameW, y: ry + 2, height: rowH - 4 };
+      out.push(
+        { kind: 'text', text: l, x: px + 4, y: ry + 1, size: ps, tone: 'light' },
+        { kind: 'fill', rect: { ...bar, width: barW }, color: TRACK, alpha: 0.8 },
+        { kind: 'fill', rect: { ...bar, width: barW * p }, color: emotionRgb(l), alpha: 1 },
+        { kind: 'text', text: `${Math.round(100 * p)}%`, x: px + nameW + barW + 4, y: ry + 1, size: ps, tone: 'light' },
+      );
     });
-    break;
+    return out;
+  };
+  // Panel text follows the face's and the surface's size, smaller when the surface is too small for it.
+  const first = fit(Math.max(8, Math.min(16, Math.round(Math.max(h / 8, Math.min(W, H) / 40)))));
+  for (let ps: number | undefined = first; ps !== undefined; ps = smaller(ps, opts.fontSizes)) {
+    const p = panel(ps);
+    if (p) return [...marks, ...p];
   }
   return marks;
 }
