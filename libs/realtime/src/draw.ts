@@ -4,17 +4,15 @@
  * few canvas calls below are used, so any object implementing them (a test double, a Node canvas)
  * works too.
  */
-import { EMOTION_COLORS, emotionRgb, layoutFaces, type Mark } from './layout.ts';
+import { emotionRgb, layoutFaces, type Mark, type Rgb } from './layout.ts';
 import type { FaceResult } from './types.ts';
-
-export { EMOTION_COLORS };
 
 /** CSS colour of an emotion (`rgb(...)`), white for an unknown label. */
 export function emotionColor(emotion: string, alpha = 1): string {
   return css(emotionRgb(emotion), alpha);
 }
 
-function css([r, g, b]: readonly [number, number, number], alpha: number): string {
+function css([r, g, b]: Rgb, alpha: number): string {
   return alpha === 1 ? `rgb(${r}, ${g}, ${b})` : `rgba(${r}, ${g}, ${b}, ${alpha})`;
 }
 
