@@ -105,6 +105,41 @@ describe('bad input', () => {
     expect(online.stderr).toMatch(/1 online teacher/);
   });
 
+  it('--teacher also takes a teacher-labels file; a bad one is one line', async () => {
+    const csv = path.join(dir, 'bad.csv');
+    const base = ['train', '--data', csv, '--arch', 'micro', '--epochs', '1', '--batch', '8', '--skip-bad'];
+    const classes = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'];
+    const labels = async (name: string, rows: number[], p: (r: number) => number[], extra: object = {}) => {
+      const file = path.join(dir, name);
+      const doc = { format: 'emodetect-teacher-labels', version: 1, classes, rows, probabilities: rows.map(p), ...extra };
+      await writeFile(file, JSON.stringify(doc));
+      return file;
+    };
+    const rows = Array.from({ length: 28 }, (_, r) => r);
+    // The teacher answers the row's own label (i % 7) with 0.4 and spreads the rest.
+    const own = (r: number) => classes.map((_, c) => (c === r % 7 ? 0.4 : 0.1));
+    const good = await labels('good.json', rows, own, { description: 'test labels' });
+    const ok = await cli([...base, '--teacher', good, '--out', path.join(dir, 'r4')]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stderr).toMatch(/teacher .*good\.json: test labels/);
+    expect(ok.stderr).toMatch(/distilling from .*good\.json \(100\.0% on the training faces\), teacher weight 0\.7/);
+    const cases: [string, string, RegExp][] = [
+      ['missing.json', await labels('missing.json', rows.filter((r) => r !== 20), own), /missing\.json: no probabilities for training row 20 /],
+      ['sum.json', await labels('sum.json', rows, () => classes.map(() => 0.2)), /sum\.json: probabilities\[0\] \(row 0\) sum to 1\.4000, not 1/],
+      ['classes.json', await labels('classes.json', rows, own, { classes: classes.slice(1) }), /classes\.json: its classes \(disgust, .*\) differ/],
+      ['not json', await writeFile(path.join(dir, 'x.json'), '{"format":').then(() => path.join(dir, 'x.json')), /x\.json: not valid JSON/],
+      ['other json', await writeFile(path.join(dir, 'y.json'), '[1,2]').then(() => path.join(dir, 'y.json')), /y\.json: not a teacher-labels file/],
+    ];
+    for (const [what, file, line] of cases) {
+      const r = await cli([...base, '--teacher', file, '--out', path.join(dir, 'r5')]);
+      expect(r.code, what).toBe(2);
+      expectOneLineError(r, line);
+    }
+    const online = await cli([...base, '--teacher', good, '--teacher-online', '--out', path.join(dir, 'r5')]);
+    expect(online.code).toBe(2);
+    expectOneLineError(online, /good\.json: --teacher-online needs model folders/);
+  }, 60_000);
+
   it('an unreadable model folder is one line for eval', async () => {
     const csv = path.join(dir, 'bad.csv');
     const none = await cli(['eval', '--model', path.join(dir, 'nope'), '--data', csv]);

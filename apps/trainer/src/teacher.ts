@@ -3,7 +3,12 @@
  * training face become part of its target, `(1 - w)·one-hot + w·teachers`; validation keeps the
  * dataset's own labels. The teachers see the unaugmented faces once, before training (their TTA
  * included), so a run's targets depend only on the teachers' weights.
+ *
+ * A teacher may also be a teacher-labels file (`.json`, written by `tools/gpu/teachers.py`): class
+ * probabilities per dataset row, computed elsewhere, for instance by teachers that never saw the
+ * row (cross-fitting).
  */
+import { promises as fs } from 'node:fs';
 import { argmaxRows, loadModelFolder, predictProbabilities, useFoldedInference, type EmotionModel } from '@emodetect/model/node';
 import type { ImageDataset } from '@emodetect/preprocess';
 import { gatherImages } from '@emodetect/train';
@@ -46,7 +51,11 @@ export async function onlineTeachers(
   refuseSoftLabels(ds);
   const models: EmotionModel[] = [];
   try {
-    for (const dir of dirs) models.push(await loadTeacher(dir, ds));
+    for (const dir of dirs) {
+      if (await isLabelsFile(dir))
+        throw new UsageError(`train: --teacher ${dir}: --teacher-online needs model folders; a teacher-labels file answers only for the plain faces`);
+      models.push(await loadTeacher(dir, ds));
+    }
   } catch (e) {
     models.forEach((m) => m.model.dispose());
     throw e;
@@ -73,7 +82,19 @@ export async function distil(
   const avg = new Float32Array(train.length * k);
   const faces = gatherImages(ds, train);
   const accuracies: string[] = [];
+  const record = (p: Float32Array, name: string): void => {
+    for (let i = 0; i < train.length * k; i++) avg[i] += p[i] / teachers.length;
+    const predicted = argmaxRows(p, k);
+    const hits = train.filter((r, i) => predicted[i] === ds.labels[r]).length;
+    accuracies.push(`${name} (${((100 * hits) / train.length).toFixed(1)}% on the training faces)`);
+  };
   for (const dir of teachers) {
+    if (await isLabelsFile(dir)) {
+      const labels = await readTeacherLabels(dir, ds, train);
+      record(labels.probabilities, labels.name);
+      log.info(`teacher ${dir}: ${labels.description}`);
+      continue;
+    }
     const m = await loadTeacher(dir, ds);
     const fast = accelerate?.(m) ?? null;
     try {
@@ -87,11 +108,7 @@ export async function distil(
           log.info(`teacher ${m.metadata.name}: ${done}/${total} training faces`);
         },
       });
-      for (let i = 0; i < train.length * k; i++) avg[i] += p[i] / teachers.length;
-      const predicted = argmaxRows(p, k);
-      const hits = train.filter((r, i) => predicted[i] === ds.labels[r]).length;
-      const acc = (100 * hits) / train.length;
-      accuracies.push(`${m.metadata.name} (${acc.toFixed(1)}% on the training faces)`);
+      record(p, m.metadata.name);
       log.info(`teacher ${dir}: ${m.metadata.name}, ${how}, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     } finally {
       fast?.dispose();
@@ -105,4 +122,63 @@ export async function distil(
   });
   ds.softLabels = soft;
   return `distilling from ${accuracies.join(', ')}, teacher weight ${weight}`;
+}
+
+/** A teacher given as a file (not a model folder) is a teacher-labels file. */
+async function isLabelsFile(p: string): Promise<boolean> {
+  const stat = await fs.stat(p).catch(() => null);
+  return stat !== null && stat.isFile();
+}
+
+/**
+ * Reads a teacher-labels file: `{format: "emodetect-teacher-labels", version: 1, classes,
+ * description, rows, probabilities}`, where `rows[i]` is a dataset row number (FER2013: the CSV's
+ * 0-based data row) and `probabilities[i]` its class probabilities. Returns the probabilities of
+ * the `train` rows, in their order; any problem is one line naming the file.
+ */
+export async function readTeacherLabels(
+  file: string,
+  ds: ImageDataset,
+  train: readonly number[],
+): Promise<{ probabilities: Float32Array; name: string; description: string }> {
+  // `name` is the path as given: such files are usually all called teacher-labels.json.
+  const fail = (problem: string): never => {
+    throw new UsageError(`train: --teacher ${file}: ${problem}`);
+  };
+  let doc: unknown;
+  try {
+    doc = JSON.parse(await fs.readFile(file, 'utf8'));
+  } catch (e) {
+    fail(e instanceof SyntaxError ? `not valid JSON (${e.message})` : 'cannot be read');
+  }
+  const d = (typeof doc === 'object' && doc !== null ? doc : {}) as Record<string, unknown>;
+  if (d.format !== 'emodetect-teacher-labels') fail('not a teacher-labels file (expected "format": "emodetect-teacher-labels") nor a model folder');
+  if (d.version !== 1) fail(`version ${String(d.version)} is not supported (expected 1)`);
+  const classes = d.classes;
+  if (!Array.isArray(classes) || classes.join(',') !== ds.classNames.join(','))
+    fail(`its classes (${Array.isArray(classes) ? classes.join(', ') : 'missing'}) differ from the dataset's (${ds.classNames.join(', ')})`);
+  const rows = d.rows;
+  const probs = d.probabilities;
+  if (!Array.isArray(rows) || !Array.isArray(probs) || rows.length !== probs.length)
+    fail('"rows" and "probabilities" must be arrays of the same length');
+  const k = ds.classNames.length;
+  const at = new Map<number, number>();
+  (rows as unknown[]).forEach((r, i) => {
+    if (!Number.isInteger(r)) fail(`rows[${i}] is not a row number`);
+    at.set(r as number, i);
+  });
+  const out = new Float32Array(train.length * k);
+  train.forEach((r, i) => {
+    const row = ds.rowIds[r];
+    const j = at.get(row);
+    if (j === undefined) fail(`no probabilities for training row ${row} (${ds.origins[r]}); the file covers ${at.size} rows`);
+    const p = (probs as unknown[])[j as number];
+    if (!Array.isArray(p) || p.length !== k || !p.every((v) => typeof v === 'number' && v >= 0 && v <= 1))
+      fail(`probabilities[${j}] (row ${row}) must be ${k} numbers in 0..1`);
+    const sum = (p as number[]).reduce((a, b) => a + b, 0);
+    if (Math.abs(sum - 1) > 1e-3) fail(`probabilities[${j}] (row ${row}) sum to ${sum.toFixed(4)}, not 1`);
+    (p as number[]).forEach((v, c) => (out[i * k + c] = v / sum));
+  });
+  const description = typeof d.description === 'string' ? d.description : `${at.size} rows of class probabilities`;
+  return { probabilities: out, name: file, description };
 }

@@ -64,6 +64,7 @@ Options:
   --ferplus <csv>        relabel FER2013 with FER+ votes (fer2013new.csv)
   --ferplus-mode M       majority | soft (default: majority)
   --teacher <model-dir>  distil: blend each training face's target with this model's probabilities
+                         (or a teacher-labels .json file of per-row probabilities, tools/gpu/teachers.py)
                          (repeat the option to average several teachers: an ensemble)
   --teacher-weight X     0..1, the teachers' share of the target (default: 0.7)
   --teacher-online       the teachers see every augmented batch while training (native backend),
