@@ -4,6 +4,7 @@
  */
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireFer2013 } from '../../../tools/test-data.ts';
@@ -119,10 +120,13 @@ describe('bad input', () => {
     // The teacher answers the row's own label (i % 7) with 0.4 and spreads the rest.
     const own = (r: number) => classes.map((_, c) => (c === r % 7 ? 0.4 : 0.1));
     const good = await labels('good.json', rows, own, { description: 'test labels' });
-    const ok = await cli([...base, '--teacher', good, '--out', path.join(dir, 'r4')]);
+    // Gzipped files are read too (a second copy of the same labels: both teachers agree).
+    const gz = path.join(dir, 'good.json.gz');
+    await writeFile(gz, gzipSync(await readFile(good)));
+    const ok = await cli([...base, '--teacher', good, '--teacher', gz, '--out', path.join(dir, 'r4')]);
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stderr).toMatch(/teacher .*good\.json: test labels/);
-    expect(ok.stderr).toMatch(/distilling from .*good\.json \(100\.0% on the training faces\), teacher weight 0\.7/);
+    expect(ok.stderr).toMatch(/distilling from .*good\.json \(100\.0% on the training faces\), .*good\.json\.gz \(100\.0% on the training faces\), teacher weight 0\.7/);
     const cases: [string, string, RegExp][] = [
       ['missing.json', await labels('missing.json', rows.filter((r) => r !== 20), own), /missing\.json: no probabilities for training row 20 /],
       ['sum.json', await labels('sum.json', rows, () => classes.map(() => 0.2)), /sum\.json: probabilities\[0\] \(row 0\) sum to 1\.4000, not 1/],

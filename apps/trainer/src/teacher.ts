@@ -9,6 +9,7 @@
  * row (cross-fitting).
  */
 import { promises as fs } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { argmaxRows, loadModelFolder, predictProbabilities, useFoldedInference, type EmotionModel } from '@emodetect/model/node';
 import type { ImageDataset } from '@emodetect/preprocess';
 import { gatherImages } from '@emodetect/train';
@@ -131,7 +132,7 @@ async function isLabelsFile(p: string): Promise<boolean> {
 }
 
 /**
- * Reads a teacher-labels file: `{format: "emodetect-teacher-labels", version: 1, classes,
+ * Reads a teacher-labels file (JSON, optionally gzipped): `{format: "emodetect-teacher-labels", version: 1, classes,
  * description, rows, probabilities}`, where `rows[i]` is a dataset row number (FER2013: the CSV's
  * 0-based data row) and `probabilities[i]` its class probabilities. Returns the probabilities of
  * the `train` rows, in their order; any problem is one line naming the file.
@@ -147,9 +148,11 @@ export async function readTeacherLabels(
   };
   let doc: unknown;
   try {
-    doc = JSON.parse(await fs.readFile(file, 'utf8'));
+    const bytes = await fs.readFile(file);
+    const gzipped = bytes[0] === 0x1f && bytes[1] === 0x8b;
+    doc = JSON.parse((gzipped ? gunzipSync(bytes) : bytes).toString('utf8'));
   } catch (e) {
-    fail(e instanceof SyntaxError ? `not valid JSON (${e.message})` : 'cannot be read');
+    fail(e instanceof SyntaxError ? `not valid JSON (${e.message})` : `cannot be read (${e instanceof Error ? e.message : String(e)})`);
   }
   const d = (typeof doc === 'object' && doc !== null ? doc : {}) as Record<string, unknown>;
   if (d.format !== 'emodetect-teacher-labels') fail('not a teacher-labels file (expected "format": "emodetect-teacher-labels") nor a model folder');
