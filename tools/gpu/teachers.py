@@ -11,11 +11,12 @@ fed its own batches), so the GPU runs a few large kernels instead of many small 
 is budgeted in seconds, not epochs: the learning rate follows a cosine over the time budget and
 the report records how many epochs each teacher saw.
 
-Input: a raw file of N rows (`emotion[N]`, `usage[N]` 0=Training 1=PublicTest, then N*2304
-pixels), PrivateTest left out on purpose. Output: `<out>/teacher-labels.json` and
+Input: FER2013's compact form, uncompressed (`../shared/data/fer2013/fer2013.u8.xz`, see its
+README: `emotion[N]`, `usage[N]`, then N*2304 pixels). PrivateTest rows (usage 2, last) are
+dropped on reading: they are never seen. Output: `<out>/teacher-labels.json` and
 `<out>/report.json`.
 
-Usage: python3 tools/gpu/teachers.py --data fer-trainpub.u8 --out DIR [--seconds 300]
+Usage: python3 tools/gpu/teachers.py --data fer2013.u8 --out DIR [--seconds 300] [--seed 1]
 """
 
 import argparse
@@ -41,9 +42,14 @@ def read_rows(path):
     if n == 0 or raw.size != n * (2 + 48 * 48):
         sys.exit(f"{path}: {raw.size} bytes is not a whole number of rows (2 + 2304 bytes each)")
     labels, usage = raw[:n].astype(np.int64), raw[n : 2 * n]
-    if labels.max() > 6 or usage.max() > 1:
-        sys.exit(f"{path}: labels must be 0..6 and usage 0 (Training) or 1 (PublicTest)")
-    return labels, usage, raw[2 * n :].reshape(n, 48, 48)
+    if labels.max() > 6 or usage.max() > 2:
+        sys.exit(f"{path}: labels must be 0..6 and usage 0 (Training), 1 (PublicTest) or 2 (PrivateTest)")
+    # PrivateTest is the final test: never read here. FER2013 orders its rows Training,
+    # PublicTest, PrivateTest, so dropping the last usage keeps every row number.
+    keep = int((usage < 2).sum())
+    if (usage[:keep] == 2).any():
+        sys.exit(f"{path}: PrivateTest rows (usage 2) must come last")
+    return labels[:keep], usage[:keep], raw[2 * n :].reshape(n, 48, 48)[:keep]
 
 
 def assign_folds(pixels, labels, rows, k, seed):
