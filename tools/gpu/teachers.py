@@ -13,8 +13,8 @@ the report records how many epochs each teacher saw.
 
 Input: FER2013's compact form, uncompressed (`../shared/data/fer2013/fer2013.u8.xz`, see its
 README: `emotion[N]`, `usage[N]`, then N*2304 pixels). PrivateTest rows (usage 2, last) are
-dropped on reading: they are never seen. Output: `<out>/teacher-labels.json` and
-`<out>/report.json`.
+dropped on reading: they are never seen. Output: `<out>/teacher-labels.json` (Training,
+out-of-fold), `<out>/publictest-labels.json` (PublicTest, all teachers) and `<out>/report.json`.
 
 Usage: python3 tools/gpu/teachers.py --data fer2013.u8 --out DIR [--seconds 300] [--seed 1]
 """
@@ -296,6 +296,13 @@ def main():
     }
     with open(os.path.join(a.out, "teacher-labels.json"), "w") as f:
         json.dump(doc, f, separators=(",", ":"))
+    # PublicTest: all G teachers averaged (none saw it), for fine-tuning on Training + PublicTest
+    # with soft targets, or for choosing ensembles.
+    pub = dict(doc, usage="PublicTest", rows=[int(r) for r in pub_rows],
+               description=f"mean of all {G} teachers ({K} folds x {M}), 10 test-time views",
+               probabilities=[[round(float(v), 5) for v in row] for row in pp.mean(1).cpu().numpy()])
+    with open(os.path.join(a.out, "publictest-labels.json"), "w") as f:
+        json.dump(pub, f, separators=(",", ":"))
     report = {
         "device": torch.cuda.get_device_name(0) if dev.type == "cuda" else "cpu",
         "torch": torch.__version__,
