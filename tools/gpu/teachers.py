@@ -59,8 +59,8 @@ def assign_folds(pixels, labels, rows, k, seed):
     for i, r in enumerate(rows):
         group[i] = key_of.setdefault(hashlib.sha1(pixels[r].tobytes()).digest(), len(key_of))
     rng = np.random.default_rng(seed)
-    first_label = np.zeros(len(key_of), dtype=np.int64)
-    first_label[group[::-1]] = labels[rows][::-1]
+    _, first = np.unique(group, return_index=True)  # each group's first row
+    first_label = labels[rows][first]
     fold_of_group = np.empty(len(key_of), dtype=np.int64)
     offset = 0
     for c in range(7):
@@ -210,8 +210,8 @@ def main():
     print("step seconds by memory format: " + ", ".join(f"{k} {v:.4f}" for k, v in probes.items()) + f"; using {layout}", flush=True)
     net = net.to(memory_format=fmt)
     params = sum(p.numel() for p in net.parameters()) // G
-    decay = [p for n, p in net.named_parameters() if p.ndim > 1]
-    no_decay = [p for n, p in net.named_parameters() if p.ndim <= 1]
+    decay = [p for p in net.parameters() if p.ndim > 1]
+    no_decay = [p for p in net.parameters() if p.ndim <= 1]
     opt = torch.optim.SGD(
         [{"params": decay, "weight_decay": a.weight_decay}, {"params": no_decay, "weight_decay": 0}],
         lr=a.lr, momentum=0.9, nesterov=True,

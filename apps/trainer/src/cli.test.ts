@@ -6,6 +6,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import path from 'node:path';
+import { FER2013_CLASSES } from '@emodetect/preprocess';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireFer2013 } from '../../../tools/test-data.ts';
 import { cli, expectOneLineError } from './test-cli.ts';
@@ -109,7 +110,7 @@ describe('bad input', () => {
   it('--teacher also takes a teacher-labels file; a bad one is one line', async () => {
     const csv = path.join(dir, 'bad.csv');
     const base = ['train', '--data', csv, '--arch', 'micro', '--epochs', '1', '--batch', '8', '--skip-bad'];
-    const classes = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'];
+    const classes = [...FER2013_CLASSES];
     const labels = async (name: string, rows: number[], p: (r: number) => number[], extra: object = {}) => {
       const file = path.join(dir, name);
       const doc = { format: 'emodetect-teacher-labels', version: 1, classes, rows, probabilities: rows.map(p), ...extra };

@@ -81,7 +81,8 @@ export async function distil(
   refuseSoftLabels(ds);
   const k = ds.classNames.length;
   const avg = new Float32Array(train.length * k);
-  const faces = gatherImages(ds, train);
+  // The training faces, gathered once and only if a model teacher needs them.
+  let faces: ReturnType<typeof gatherImages> | undefined;
   const accuracies: string[] = [];
   const record = (p: Float32Array, name: string): void => {
     for (let i = 0; i < train.length * k; i++) avg[i] += p[i] / teachers.length;
@@ -102,6 +103,7 @@ export async function distil(
       const how = fast?.description ?? (useFoldedInference(m) ? 'tfjs, batch-norm folded' : 'tfjs');
       const t0 = performance.now();
       let last = 0;
+      faces ??= gatherImages(ds, train);
       const p = await predictProbabilities(m, faces, train.length, {
         onProgress: (done, total) => {
           if (performance.now() - last < 5000 && done < total) return;
@@ -137,7 +139,7 @@ async function isLabelsFile(p: string): Promise<boolean> {
  * 0-based data row) and `probabilities[i]` its class probabilities. Returns the probabilities of
  * the `train` rows, in their order; any problem is one line naming the file.
  */
-export async function readTeacherLabels(
+async function readTeacherLabels(
   file: string,
   ds: ImageDataset,
   train: readonly number[],
