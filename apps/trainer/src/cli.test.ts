@@ -88,6 +88,18 @@ describe('bad input', () => {
     expect(ok.stderr).toMatch(/read 38 images .* skipped 2 bad/);
   });
 
+  it('--mixup is recorded with the run and a bad value is one line', async () => {
+    const csv = path.join(dir, 'bad.csv');
+    const base = ['train', '--data', csv, '--arch', 'micro', '--epochs', '1', '--batch', '8', '--skip-bad'];
+    const bad = await cli([...base, '--mixup', '-1', '--out', path.join(dir, 'mx')]);
+    expect(bad.code).toBe(2);
+    expectOneLineError(bad, /train: --mixup/);
+    const ok = await cli([...base, '--mixup', '0.3', '--out', path.join(dir, 'mx')]);
+    expect(ok.code, ok.stderr).toBe(0);
+    const state = JSON.parse(await readFile(path.join(dir, 'mx', 'last', 'train-state.json'), 'utf8'));
+    expect(JSON.stringify(state)).toMatch(/"mixup":0\.3/);
+  });
+
   it('--teacher distils from a trained model; a bad teacher is one line', async () => {
     const csv = path.join(dir, 'bad.csv');
     const base = ['train', '--data', csv, '--arch', 'micro', '--epochs', '1', '--batch', '8', '--skip-bad'];

@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describeBackend, initNodeBackend, BACKEND_NAMES } from '@emodetect/backend/node';
-import { DEFAULT_AUGMENT, DETECTOR_AUGMENT, NO_AUGMENT } from '@emodetect/augment';
+import { DEFAULT_AUGMENT, DETECTOR_AUGMENT, NO_AUGMENT, type AugmentConfig } from '@emodetect/augment';
 import { confusionMatrixSvg, reportMarkdown } from '@emodetect/metrics';
 import { ARCHITECTURE_NAMES, createModel, saveModelFolder, loadModelFolder, type EmotionModel } from '@emodetect/model/node';
 import { DataError, fileSha256 } from '@emodetect/preprocess/node';
@@ -50,6 +50,8 @@ Options:
   --augment A            default | detector | none (default: default). detector also varies crops the way a
                          face detector's boxes do: zoom ±20%, shift ±12%, rotation ±15°, aspect ±10%
   --no-augment           the same as --augment none
+  --mixup A              mixup: blend each augmented face, its target and loss weight with another face of the
+                         batch, λ ~ Beta(A, A) folded to ≥ 0.5 (online teachers see the blend); 0 = off (default: 0)
   --tta T                none | flip | views: test-time augmentation declared in the model (default: none)
   --out <dir>            run folder (default: runs/<arch>)
   --resume               continue the run in --out from its last checkpoint
@@ -90,6 +92,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     patience: { type: 'string' },
     'no-augment': { type: 'boolean' },
     augment: { type: 'string' },
+    mixup: { type: 'string' },
     tta: { type: 'string' },
     out: { type: 'string' },
     resume: { type: 'boolean' },
@@ -128,9 +131,12 @@ export async function trainCommand(argv: string[]): Promise<number> {
     classWeights: choiceOption(cmd, 'class-weights', v['class-weights'], ['none', 'balanced'] as const, 'none'),
     patience: intOption(cmd, 'patience', v.patience, DEFAULT_TRAIN_CONFIG.patience, 0),
     seed: intOption(cmd, 'seed', v.seed, DEFAULT_TRAIN_CONFIG.seed, 0),
-    augment: { none: NO_AUGMENT, default: DEFAULT_AUGMENT, detector: DETECTOR_AUGMENT }[
-      v['no-augment'] ? 'none' : choiceOption(cmd, 'augment', v.augment, ['default', 'detector', 'none'] as const, 'default')
-    ],
+    augment: withMixup(
+      { none: NO_AUGMENT, default: DEFAULT_AUGMENT, detector: DETECTOR_AUGMENT }[
+        v['no-augment'] ? 'none' : choiceOption(cmd, 'augment', v.augment, ['default', 'detector', 'none'] as const, 'default')
+      ],
+      numberOption(cmd, 'mixup', v.mixup, 0, 0, 10),
+    ),
     // Resolved after the backend is chosen (auto: one per core on CPU backends, 1 on a GPU).
     workers: v.workers === undefined || v.workers === 'auto' ? 0 : intOption(cmd, 'workers', v.workers, 1),
   };
@@ -196,7 +202,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
         v['class-weights'] !== undefined && config.classWeights !== was.classWeights && `--class-weights ${was.classWeights}`,
         v.patience !== undefined && config.patience !== was.patience && `--patience ${was.patience}`,
         v.seed !== undefined && config.seed !== was.seed && `--seed ${was.seed}`,
-        (v['no-augment'] || v.augment !== undefined) &&
+        (v['no-augment'] || v.augment !== undefined || v.mixup !== undefined) &&
           JSON.stringify(config.augment) !== JSON.stringify(was.augment) &&
           `other augmentation (${JSON.stringify(was.augment)})`,
       ].filter((x): x is string => typeof x === 'string');
@@ -352,4 +358,9 @@ function nativeTeacher(m: EmotionModel): { description: string; dispose(): void 
     return null;
   }
   return useNativeInference(m);
+}
+
+/** The augmentation with mixup's alpha added when it is on (off leaves the configuration as it was, so runs without it keep their identity). */
+function withMixup(augment: AugmentConfig, alpha: number): AugmentConfig {
+  return alpha > 0 ? { ...augment, mixup: alpha } : augment;
 }

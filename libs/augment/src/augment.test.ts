@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '@emodetect/backend/node';
-import { augmentBatch, augmentImagesInto, DEFAULT_AUGMENT, DETECTOR_AUGMENT, NO_AUGMENT, Rng } from './index.ts';
+import { augmentBatch, augmentImagesInto, DEFAULT_AUGMENT, DETECTOR_AUGMENT, mixup, NO_AUGMENT, Rng } from './index.ts';
 
 beforeAll(async () => {
   await initNodeBackend({ backend: 'wasm' });
@@ -88,5 +88,73 @@ describe('augmentImagesInto (plain arrays, for the native trainer)', () => {
     expect(changed).toBeGreaterThan(0.02 * 48 * 48 * 0.9);
     expect(changed).toBeLessThanOrEqual(0.25 * 48 * 48 * 1.1);
     expect(() => augmentImagesInto(src, src, 1, 48, 48, NO_AUGMENT, new Rng(3))).toThrow(/must differ/);
+  });
+});
+
+describe('Rng.gamma and Rng.beta', () => {
+  it('draw with the right means and stay in range', () => {
+    const rng = new Rng(11);
+    const mean = (f: () => number, n = 20000) => {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += f();
+      return s / n;
+    };
+    expect(mean(() => rng.gamma(0.4))).toBeCloseTo(0.4, 1);
+    expect(mean(() => rng.gamma(3))).toBeCloseTo(3, 1);
+    expect(mean(() => rng.beta(2, 6))).toBeCloseTo(0.25, 2);
+    for (let i = 0; i < 1000; i++) {
+      const b = rng.beta(0.2, 0.2);
+      expect(b).toBeGreaterThanOrEqual(0);
+      expect(b).toBeLessThanOrEqual(1);
+    }
+    expect(() => rng.gamma(0)).toThrow(/shape must be > 0/);
+  });
+});
+
+describe('mixup', () => {
+  const n = 6;
+  const per = 5;
+  const k = 3;
+  const batch = () => ({
+    pixels: Float32Array.from({ length: n * per }, (_, i) => Math.abs(Math.sin(1.7 * i + 0.3))),
+    targets: Float32Array.from({ length: n * k }, (_, i) => (Math.floor(i / k) % k === i % k ? 1 : 0)),
+    weights: Float32Array.from({ length: n }, (_, i) => 1 + i),
+  });
+
+  it('blends each image, its target and its weight with one partner by the same λ ≥ 0.5', () => {
+    const b = batch();
+    const copy = { pixels: b.pixels.slice(), targets: b.targets.slice(), weights: b.weights.slice() };
+    const m = mixup(b, n, per, k, 0.4, new Rng(3));
+    expect(b).toEqual(copy); // the inputs are left alone
+    let mixed = 0;
+    for (let i = 0; i < n; i++) {
+      // The partner j and λ that give every pixel of blended image i (the images are unrelated).
+      const px = (img: Float32Array, a: number, p: number) => img[a * per + p];
+      const found = Array.from({ length: n }, (_, j) => j)
+        .map((j) => {
+          const lam = j === i ? 1 : (px(m.pixels, i, 0) - px(b.pixels, j, 0)) / (px(b.pixels, i, 0) - px(b.pixels, j, 0));
+          const fits = Array.from({ length: per }, (_, p) => p).every(
+            (p) => Math.abs(px(m.pixels, i, p) - (lam * px(b.pixels, i, p) + (1 - lam) * px(b.pixels, j, p))) < 1e-5,
+          );
+          return { j, lam, fits };
+        })
+        .filter((c) => c.fits);
+      expect(found.length).toBe(1);
+      const { j, lam } = found[0];
+      expect(lam).toBeGreaterThanOrEqual(0.5);
+      expect(lam).toBeLessThanOrEqual(1 + 1e-6);
+      if (lam < 0.999) mixed++;
+      expect(m.weights[i]).toBeCloseTo(lam * b.weights[i] + (1 - lam) * b.weights[j], 5);
+      for (let c = 0; c < k; c++) expect(m.targets[i * k + c]).toBeCloseTo(lam * b.targets[i * k + c] + (1 - lam) * b.targets[j * k + c], 5);
+      expect(m.targets.subarray(i * k, (i + 1) * k).reduce((a, x) => a + x, 0)).toBeCloseTo(1, 5);
+    }
+    expect(mixed).toBeGreaterThan(0);
+    expect(mixup(batch(), n, per, k, 0.4, new Rng(3))).toEqual(m);
+    expect(mixup(batch(), n, per, k, 0.4, new Rng(4))).not.toEqual(m);
+  });
+
+  it('refuses a bad alpha or a short batch', () => {
+    expect(() => mixup(batch(), n, per, k, 0, new Rng(1))).toThrow(/alpha must be > 0/);
+    expect(() => mixup(batch(), n + 1, per, k, 0.4, new Rng(1))).toThrow(/fewer than 7 images/);
   });
 });

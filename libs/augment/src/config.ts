@@ -19,6 +19,11 @@ export interface AugmentConfig {
    * drawn only when on, so configurations without it keep their random sequences).
    */
   aspect?: number;
+  /**
+   * Mixup's alpha: each image of a batch is blended with another of the same batch, and so are
+   * their targets and loss weights (see {@link mixup}); 0 or absent = off.
+   */
+  mixup?: number;
 }
 
 /** Defaults that suit 48x48 FER faces. */

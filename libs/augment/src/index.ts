@@ -12,6 +12,7 @@ import { Rng } from './rng.ts';
 export { Rng } from './rng.ts';
 export { geometricTransform } from './geometry.ts';
 export { augmentImagesInto, warpBilinear } from './arrays.ts';
+export { mixup, mixupSeed, type MixupBatch } from './mixup.ts';
 import { eraseRect, geometricTransform } from './geometry.ts';
 
 export { DEFAULT_AUGMENT, DETECTOR_AUGMENT, NO_AUGMENT, type AugmentConfig } from './config.ts';

@@ -19,6 +19,34 @@ export class Rng {
   int(n: number): number {
     return Math.floor(this.next() * n);
   }
+  /** Standard normal (Box-Muller; two uniforms per draw). */
+  normal(): number {
+    const u = 1 - this.next();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.next());
+  }
+  /** Gamma(shape, 1), shape > 0 (Marsaglia and Tsang; shape < 1 through Gamma(shape + 1)·U^(1/shape)). */
+  gamma(shape: number): number {
+    if (!(shape > 0)) throw new Error(`Rng.gamma: shape must be > 0, got ${shape}`);
+    if (shape < 1) return this.gamma(shape + 1) * Math.pow(1 - this.next(), 1 / shape);
+    const d = shape - 1 / 3;
+    const c = 1 / Math.sqrt(9 * d);
+    for (;;) {
+      let x: number;
+      let v: number;
+      do {
+        x = this.normal();
+        v = 1 + c * x;
+      } while (v <= 0);
+      v = v * v * v;
+      const u = 1 - this.next();
+      if (Math.log(u) < 0.5 * x * x + d - d * v + d * Math.log(v)) return d * v;
+    }
+  }
+  /** Beta(a, b), a, b > 0. */
+  beta(a: number, b: number): number {
+    const x = this.gamma(a);
+    return x / (x + this.gamma(b));
+  }
   /** The generator's state, to save in a checkpoint. */
   getState(): number {
     return this.state;

@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { augmentImagesInto, Rng } from '@emodetect/augment';
+import { augmentImagesInto, mixup, mixupSeed, Rng } from '@emodetect/augment';
 import { averageViews, type EmotionModel, type InferenceRuntime } from '@emodetect/model';
 import type { NamedTensor, StepEngine } from '@emodetect/train';
 
@@ -589,8 +589,14 @@ export function createNativeEngine(m: EmotionModel, opts: NativeEngineOptions): 
         augmentImagesInto(req.pixels, augmented, req.n, req.height, req.width, a, new Rng(req.augmentSeed));
         x = augmented;
       }
-      const targets = teachers ? await teachers.blend(x, req.targets, req.n) : req.targets;
-      return net.step(x, targets, req.sampleWeights, req.n, learningRate, req.randomSeed);
+      let { targets, sampleWeights } = req;
+      if (a.mixup) {
+        const k = req.classes;
+        const mixed = mixup({ pixels: x, targets, weights: sampleWeights }, req.n, per, k, a.mixup, new Rng(mixupSeed(req.augmentSeed)));
+        ({ pixels: x, targets, weights: sampleWeights } = mixed);
+      }
+      if (teachers) targets = await teachers.blend(x, targets, req.n);
+      return net.step(x, targets, sampleWeights, req.n, learningRate, req.randomSeed);
     },
     syncToModel: () => net.pullWeights(),
     optimizerWeights: () =>

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { augmentImagesInto, DEFAULT_AUGMENT, NO_AUGMENT, Rng } from '@emodetect/augment';
+import { augmentImagesInto, DEFAULT_AUGMENT, mixup, mixupSeed, NO_AUGMENT, Rng } from '@emodetect/augment';
 import { createModel, PositionEmbedding, predictProbabilities, TransformerBlock } from '@emodetect/model';
 import { toyStripes as stripes } from '../../../tools/test-data.ts';
 import { silentProgress as silent, wholeAndResumed } from '../../../tools/test-resume.ts';
@@ -237,6 +237,48 @@ describe('online distillation', () => {
       const c = await plain.step({ ...req, pixels: augmented, augment: NO_AUGMENT }, 0);
       expect(Math.abs(c.lossSum - b.lossSum) / b.lossSum).toBeGreaterThan(1e-2);
       expect(online.description).toMatch(/1 online teacher/);
+    } finally {
+      online.dispose();
+      plain.dispose();
+    }
+  });
+});
+
+describe('mixup in the native step', () => {
+  it('blends the augmented faces, their targets and weights, and the online teachers answer on the blend', async () => {
+    const n = 12;
+    const k = 7;
+    const per = 48 * 48;
+    const raw = rand(n * per, 41);
+    const labels = new Float32Array(n * k);
+    for (let i = 0; i < n; i++) labels[i * k + ((i * 5) % k)] = 1;
+    const sampleWeights = Float32Array.from({ length: n }, (_, i) => 1 + (i % 3));
+    const teacher = createModel({ arch: 'micro', seed: 42 });
+    const augment = { ...DEFAULT_AUGMENT, mixup: 0.4 };
+    const req = { n, height: 48, width: 48, classes: k, pixels: raw, targets: labels, sampleWeights, augmentSeed: 43, randomSeed: 44 };
+    const online = createNativeEngine(withModel(createModel({ arch: 'micro', seed: 45 })), {
+      batchSize: 16,
+      threads: 2,
+      teachers: { models: [teacher], weight: 0.6 },
+    });
+    const plain = createNativeEngine(withModel(createModel({ arch: 'micro', seed: 45 })), { batchSize: 16, threads: 2 });
+    try {
+      // By hand: augment, mix (the seed derived from the augmentation's), then the teacher on the mix.
+      const augmented = new Float32Array(n * per);
+      augmentImagesInto(raw, augmented, n, 48, 48, augment, new Rng(43));
+      const mixed = mixup({ pixels: augmented, targets: labels, weights: sampleWeights }, n, per, k, 0.4, new Rng(mixupSeed(43)));
+      const t = await predictProbabilities(teacher, mixed.pixels, n);
+      const blended = mixed.targets.map((y, i) => 0.4 * y + 0.6 * t[i]);
+      const a = await online.step({ ...req, augment }, 1e-3);
+      const b = await plain.step(
+        { ...req, pixels: mixed.pixels, targets: blended, sampleWeights: mixed.weights, augment: NO_AUGMENT },
+        1e-3,
+      );
+      expect(Math.abs(a.lossSum - b.lossSum) / b.lossSum).toBeLessThan(1e-4);
+      expect(a.weightSum).toBeCloseTo(b.weightSum, 4);
+      // Not the unmixed batch: the step without mixup has another loss.
+      const c = await plain.step({ ...req, pixels: augmented, augment: NO_AUGMENT }, 0);
+      expect(Math.abs(c.lossSum - b.lossSum) / b.lossSum).toBeGreaterThan(1e-2);
     } finally {
       online.dispose();
       plain.dispose();

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '@emodetect/backend/node';
-import { NO_AUGMENT } from '@emodetect/augment';
+import { mixup, mixupSeed, NO_AUGMENT, Rng } from '@emodetect/augment';
 import { computeShard, evenRanges, runShardWithWeights, type ShardRequest } from './shard.ts';
 
 beforeAll(async () => {
@@ -55,6 +55,22 @@ describe('data-parallel shards', () => {
     expect(a.weightSum + b.weightSum).toBe(whole.weightSum);
     expect(a.hits + b.hits).toBe(whole.hits);
     whole.grads.forEach((g, i) => g.forEach((v, j) => expect(a.grads[i][j] + b.grads[i][j]).toBeCloseTo(v, 4)));
+  });
+});
+
+describe('mixup in a shard', () => {
+  it('trains on the blended batch, targets and weights', () => {
+    const model = net();
+    const req = request(6, 1);
+    const mixed = computeShard(model, { ...req, augment: { ...NO_AUGMENT, mixup: 0.5 } });
+    // By hand: the same blend (the seed derived from the augmentation's), without augmentation.
+    const m = mixup({ pixels: req.pixels, targets: req.targets, weights: req.sampleWeights }, 6, 64, 4, 0.5, new Rng(mixupSeed(req.augmentSeed)));
+    const hand = computeShard(model, { ...req, pixels: m.pixels, targets: m.targets, sampleWeights: m.weights });
+    expect(mixed.lossSum).toBeCloseTo(hand.lossSum, 4);
+    expect(mixed.weightSum).toBeCloseTo(hand.weightSum, 4);
+    hand.grads.forEach((g, i) => g.forEach((v, j) => expect(mixed.grads[i][j]).toBeCloseTo(v, 4)));
+    const plain = computeShard(model, req);
+    expect(Math.abs(plain.lossSum - mixed.lossSum)).toBeGreaterThan(1e-3);
   });
 });
 

@@ -4,7 +4,7 @@
  * main thread and in worker threads (see `@emodetect/train/node`).
  */
 import * as tf from '@tensorflow/tfjs';
-import { augmentBatch, Rng, type AugmentConfig } from '@emodetect/augment';
+import { augmentBatch, mixup, mixupSeed, Rng, type AugmentConfig } from '@emodetect/augment';
 
 export interface ShardRequest {
   n: number;
@@ -49,9 +49,22 @@ export function computeShard(model: tf.LayersModel, req: ShardRequest): ShardRes
   try {
     return tf.tidy(() => {
       const raw = tf.tensor4d(req.pixels, [req.n, req.height, req.width, 1]);
-      const x = augmentBatch(raw, req.augment, new Rng(req.augmentSeed));
-      const y = tf.tensor2d(req.targets, [req.n, req.classes]);
-      const w = tf.tensor1d(req.sampleWeights);
+      let x = augmentBatch(raw, req.augment, new Rng(req.augmentSeed));
+      let { targets, sampleWeights } = req;
+      if (req.augment.mixup) {
+        const mixed = mixup(
+          { pixels: x.dataSync() as Float32Array, targets, weights: sampleWeights },
+          req.n,
+          req.height * req.width,
+          req.classes,
+          req.augment.mixup,
+          new Rng(mixupSeed(req.augmentSeed)),
+        );
+        x = tf.tensor4d(mixed.pixels, x.shape);
+        ({ targets, weights: sampleWeights } = mixed);
+      }
+      const y = tf.tensor2d(targets, [req.n, req.classes]);
+      const w = tf.tensor1d(sampleWeights);
       const variables = model.trainableWeights.map((v) => v.read() as tf.Variable);
       let hits = 0;
       const { value, grads } = tf.variableGrads(() => {
@@ -62,7 +75,7 @@ export function computeShard(model: tf.LayersModel, req: ShardRequest): ShardRes
       }, variables);
       return {
         lossSum: value.dataSync()[0],
-        weightSum: req.sampleWeights.reduce((a, b) => a + b, 0),
+        weightSum: sampleWeights.reduce((a, b) => a + b, 0),
         hits,
         grads: variables.map((v) => grads[v.name].dataSync() as Float32Array),
       };
