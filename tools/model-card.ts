@@ -81,6 +81,10 @@ if (v.run) {
   );
 }
 const weightsBytes = (await stat(path.join(modelDir, 'weights.bin'))).size;
+// How the weights are stored: float32, or the dtype `emodetect export --quantize` wrote them in.
+type ManifestEntry = { dtype: string; quantization?: { dtype: string } };
+const manifest = JSON.parse(await readFile(path.join(modelDir, 'model.json'), 'utf8')) as { weightsManifest: { weights: ManifestEntry[] }[] };
+const storage = [...new Set(manifest.weightsManifest.flatMap((g) => g.weights.map((w) => w.quantization?.dtype ?? w.dtype)))].join(' and ');
 // Training time over the whole run (all invocations), from the run's per-epoch log.
 const epochSeconds = v.run
   ? (await readFile(path.join(v.run, 'log.jsonl'), 'utf8').catch(() => ''))
@@ -118,7 +122,7 @@ ${curves}
 | --- | --- |
 | architecture | \`${m.metadata.arch}\`: see the registry in \`libs/model/src/architectures.ts\` |
 | parameters | ${m.metadata.parameters.toLocaleString('en-US')} |
-| weights | \`weights.bin\`, ${(weightsBytes / 1e6).toFixed(2)} MB, float32 |
+| weights | \`weights.bin\`, ${(weightsBytes / 1e6).toFixed(2)} MB, ${storage} |
 | input | ${m.metadata.input.width}x${m.metadata.input.height} grayscale (BT.601 luma), pixel / 255, then (x - ${m.metadata.input.mean}) / ${m.metadata.input.std} |
 | test-time augmentation | ${m.metadata.tta} |
 | classes, in output order | ${m.metadata.labels.join(', ')} |
