@@ -3,7 +3,8 @@
  * becomes λ_i·x_i + (1 - λ_i)·x_π(i) for a random permutation π of the batch, and its target and
  * loss weight are blended with the same λ_i. λ_i is drawn from Beta(α, α) and folded to at least
  * 0.5, so each image stays mostly itself and keeps its own label's lead. With online teachers the
- * teachers see the blended image, so their answer follows it.
+ * teachers see the blended image, so their answer follows it. When the tfjs trainer splits a batch
+ * across worker threads, each shard blends within itself.
  */
 import type { Rng } from './rng.ts';
 
