@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { copyFile, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import type * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '@emodetect/backend/node';
 import { confusionMatrixSvg, reportMarkdown, type ClassificationReport } from '@emodetect/metrics';
 import { loadModelFolder, useFoldedInference, writeAtomically, type MetricsSummary } from '@emodetect/model/node';
@@ -82,8 +83,7 @@ if (v.run) {
 }
 const weightsBytes = (await stat(path.join(modelDir, 'weights.bin'))).size;
 // How the weights are stored: float32, or the dtype `emodetect export --quantize` wrote them in.
-type ManifestEntry = { dtype: string; quantization?: { dtype: string } };
-const manifest = JSON.parse(await readFile(path.join(modelDir, 'model.json'), 'utf8')) as { weightsManifest: { weights: ManifestEntry[] }[] };
+const manifest = JSON.parse(await readFile(path.join(modelDir, 'model.json'), 'utf8')) as { weightsManifest: tf.io.WeightsManifestConfig };
 const storage = [...new Set(manifest.weightsManifest.flatMap((g) => g.weights.map((w) => w.quantization?.dtype ?? w.dtype)))].join(' and ');
 // Training time over the whole run (all invocations), from the run's per-epoch log.
 const epochSeconds = v.run

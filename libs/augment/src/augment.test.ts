@@ -145,7 +145,8 @@ describe('mixup', () => {
       expect(lam).toBeLessThanOrEqual(1 + 1e-6);
       if (lam < 0.999) mixed++;
       expect(m.weights[i]).toBeCloseTo(lam * b.weights[i] + (1 - lam) * b.weights[j], 5);
-      for (let c = 0; c < k; c++) expect(m.targets[i * k + c]).toBeCloseTo(lam * b.targets[i * k + c] + (1 - lam) * b.targets[j * k + c], 5);
+      for (let c = 0; c < k; c++)
+        expect(m.targets[i * k + c]).toBeCloseTo(lam * b.targets[i * k + c] + (1 - lam) * b.targets[j * k + c], 5);
       expect(m.targets.subarray(i * k, (i + 1) * k).reduce((a, x) => a + x, 0)).toBeCloseTo(1, 5);
     }
     expect(mixed).toBeGreaterThan(0);

@@ -591,8 +591,14 @@ export function createNativeEngine(m: EmotionModel, opts: NativeEngineOptions): 
       }
       let { targets, sampleWeights } = req;
       if (a.mixup) {
-        const k = req.classes;
-        const mixed = mixup({ pixels: x, targets, weights: sampleWeights }, req.n, per, k, a.mixup, new Rng(mixupSeed(req.augmentSeed)));
+        const mixed = mixup(
+          { pixels: x, targets, weights: sampleWeights },
+          req.n,
+          per,
+          req.classes,
+          a.mixup,
+          new Rng(mixupSeed(req.augmentSeed)),
+        );
         ({ pixels: x, targets, weights: sampleWeights } = mixed);
       }
       if (teachers) targets = await teachers.blend(x, targets, req.n);

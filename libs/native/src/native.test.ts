@@ -219,12 +219,7 @@ describe('online distillation', () => {
     const req = { n, height: 48, width: 48, classes: k, pixels: raw, targets: labels, sampleWeights, augmentSeed: 33, randomSeed: 34 };
     // The same step twice: the teacher inside the engine, and by hand (tfjs' answers on the same
     // augmented pixels, blended 0.4·labels + 0.6·teacher, given as plain targets).
-    const online = createNativeEngine(withModel(createModel({ arch: 'micro', seed: 35 })), {
-      batchSize: 16,
-      threads: 2,
-      teachers: { models: [teacher], weight: 0.6 },
-    });
-    const plain = createNativeEngine(withModel(createModel({ arch: 'micro', seed: 35 })), { batchSize: 16, threads: 2 });
+    const { online, plain } = studentPair(teacher, 35);
     try {
       const augmented = new Float32Array(n * per);
       augmentImagesInto(raw, augmented, n, 48, 48, DEFAULT_AUGMENT, new Rng(33));
@@ -256,12 +251,7 @@ describe('mixup in the native step', () => {
     const teacher = createModel({ arch: 'micro', seed: 42 });
     const augment = { ...DEFAULT_AUGMENT, mixup: 0.4 };
     const req = { n, height: 48, width: 48, classes: k, pixels: raw, targets: labels, sampleWeights, augmentSeed: 43, randomSeed: 44 };
-    const online = createNativeEngine(withModel(createModel({ arch: 'micro', seed: 45 })), {
-      batchSize: 16,
-      threads: 2,
-      teachers: { models: [teacher], weight: 0.6 },
-    });
-    const plain = createNativeEngine(withModel(createModel({ arch: 'micro', seed: 45 })), { batchSize: 16, threads: 2 });
+    const { online, plain } = studentPair(teacher, 45);
     try {
       // By hand: augment, mix (the seed derived from the augmentation's), then the teacher on the mix.
       const augmented = new Float32Array(n * per);
@@ -285,6 +275,15 @@ describe('mixup in the native step', () => {
     }
   });
 });
+
+/** Two native engines on the same micro student (no dropout): one taught online by `teacher` at weight 0.6, one plain. */
+function studentPair(teacher: ReturnType<typeof createModel>, seed: number) {
+  const student = () => withModel(createModel({ arch: 'micro', seed }));
+  return {
+    online: createNativeEngine(student(), { batchSize: 16, threads: 2, teachers: { models: [teacher], weight: 0.6 } }),
+    plain: createNativeEngine(student(), { batchSize: 16, threads: 2 }),
+  };
+}
 
 /** A model without dropout (deterministic steps). */
 function withModel<T extends { model: tf.LayersModel }>(m: T): T {

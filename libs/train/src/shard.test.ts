@@ -64,7 +64,14 @@ describe('mixup in a shard', () => {
     const req = request(6, 1);
     const mixed = computeShard(model, { ...req, augment: { ...NO_AUGMENT, mixup: 0.5 } });
     // By hand: the same blend (the seed derived from the augmentation's), without augmentation.
-    const m = mixup({ pixels: req.pixels, targets: req.targets, weights: req.sampleWeights }, 6, 64, 4, 0.5, new Rng(mixupSeed(req.augmentSeed)));
+    const m = mixup(
+      { pixels: req.pixels, targets: req.targets, weights: req.sampleWeights },
+      6,
+      64,
+      4,
+      0.5,
+      new Rng(mixupSeed(req.augmentSeed)),
+    );
     const hand = computeShard(model, { ...req, pixels: m.pixels, targets: m.targets, sampleWeights: m.weights });
     expect(mixed.lossSum).toBeCloseTo(hand.lossSum, 4);
     expect(mixed.weightSum).toBeCloseTo(hand.weightSum, 4);
