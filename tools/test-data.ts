@@ -24,6 +24,18 @@ export function requireFer2013(file = 'fer2013.csv.gz'): string {
   return p;
 }
 
+/** The ExpW folder: $EXPW_DIR, else ../shared/data/expw beside the repository. */
+export function expwDir(): string {
+  return process.env.EXPW_DIR ?? path.resolve(REPO_ROOT, '..', 'shared', 'data', 'expw');
+}
+
+/** Path of ExpW's labels.csv; throws a clear error when the data is missing (tests fail rather than skip). */
+export function requireExpw(): string {
+  const p = path.join(expwDir(), 'labels.csv');
+  if (!existsSync(p)) throw new Error(`ExpW data not found at ${p}: set EXPW_DIR to the folder holding labels.csv and images/`);
+  return p;
+}
+
 /** A learnable toy set: class 0 = horizontal stripes, 1 = vertical stripes, 2 = dark noise. */
 export function toyStripes(n: number, seed = 1): ImageDataset {
   let s = seed;

@@ -3,42 +3,58 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describeBackend, initNodeBackend, BACKEND_NAMES } from '@emodetect/backend/node';
-import { DEFAULT_AUGMENT, DETECTOR_AUGMENT, NO_AUGMENT, type AugmentConfig } from '@emodetect/augment';
-import { confusionMatrixSvg, reportMarkdown } from '@emodetect/metrics';
-import { ARCHITECTURE_NAMES, createModel, saveModelFolder, loadModelFolder, type EmotionModel } from '@emodetect/model/node';
-import { DataError, fileSha256 } from '@emodetect/preprocess/node';
+import { DEFAULT_AUGMENT, DETECTOR_AUGMENT, NO_AUGMENT, ROBUST_AUGMENT, type AugmentConfig } from '@emodetect/augment';
+import { confusionMatrixSvg, fitClassWeights, reportMarkdown } from '@emodetect/metrics';
+import {
+  ARCHITECTURE_NAMES,
+  DEFAULT_INPUT,
+  createModel,
+  predictProbabilities,
+  saveModelFolder,
+  loadModelFolder,
+  type EmotionModel,
+} from '@emodetect/model/node';
+import { DEFAULT_CROP, fileSha256, type ImageDataset } from '@emodetect/preprocess/node';
 import { createNativeEngine, defaultNativeThreads, nativeSpec, nativeStatus, useNativeInference } from '@emodetect/native';
 import { CLI_BACKENDS, chooseNative, tfjsBackend, type CliBackend } from './native.ts';
 import {
   DEFAULT_TRAIN_CONFIG,
   defaultWorkers,
   evaluate,
+  gatherImages,
   readCheckpoint,
-  resolveSplits,
   runPaths,
   train,
-  stratifiedSample,
   type TrainConfig,
 } from '@emodetect/train/node';
 import { choiceOption, intOption, numberOption, parseCommand } from './args.ts';
 import { UsageError } from './errors.ts';
 import { lockFolder, Outputs } from './outputs.ts';
-import { loadDataset } from './data.ts';
+import { loadSources, type SourceSpec } from './sources.ts';
 import { distil, onlineTeachers } from './teacher.ts';
 import { stderrLog } from './log.ts';
 
-export const TRAIN_HELP = `emodetect train --data <csv|csv.gz|folder> [options]
+export const TRAIN_HELP = `emodetect train --data <csv|csv.gz|folder> [--data ...] [--photos <folder|csv>] [options]
 
 Train an emotion CNN. FER2013 CSVs use their official splits (Training to train, PublicTest to
 validate); image folders (<root>/<split>/<class>/*.png) use train and val/validation folders, or
-a stratified 80/20 split of train. Writes a run folder:
+a stratified 80/20 split of train. Photos (a labelled CSV such as ExpW's, or --photos folders) go
+through the face detector and are cut as detect cuts them, once, then cached; their validation
+part is 15% of train (whole photos), unless they have a val split; a test split is never used.
+Several sources train together, each drawn by its weight; the best model is the one with the
+highest mean of the sources' validation accuracies. Writes a run folder:
   <out>/model/      best model by validation accuracy (model.json, weights.bin, metadata.json)
   <out>/last/       checkpoint of the last epoch (replaced atomically each epoch; for --resume)
   <out>/log.jsonl   one JSON line per epoch
   <out>/report.md, <out>/confusion-val.svg   validation report of the best model
 
 Options:
-  --data <path>          FER2013 CSV (.csv or .csv.gz) or image folder (required)
+  --data <path>          FER2013 CSV (.csv or .csv.gz), folder of face crops, or labelled-photo CSV
+                         (columns file, emotion[, split, photo, box_x, box_y, box_width, box_height]);
+                         repeat for several sources (required)
+  --photos <folder|csv>  photos (<root>/<split>/<class>/*.jpg) whose faces the detector finds; repeatable
+  --weights W[,W...]     sampling weight per source, in order (all --data, then all --photos; default 1 each):
+                         each training face is drawn W times per epoch (fractions: a stratified part once more)
   --arch <name>          ${ARCHITECTURE_NAMES.join(' | ')} (default: small)
   --epochs N             epochs (default: ${DEFAULT_TRAIN_CONFIG.epochs})
   --batch N              batch size (default: ${DEFAULT_TRAIN_CONFIG.batchSize})
@@ -47,8 +63,9 @@ Options:
   --label-smoothing X    0..0.5 (default: ${DEFAULT_TRAIN_CONFIG.labelSmoothing})
   --class-weights W      none | balanced (default: none)
   --patience N           early stopping after N epochs without improvement, 0 = off (default: ${DEFAULT_TRAIN_CONFIG.patience})
-  --augment A            default | detector | none (default: default). detector also varies crops the way a
-                         face detector's boxes do: zoom ±20%, shift ±12%, rotation ±15°, aspect ±10%
+  --augment A            default | detector | robust | none (default: default). detector also varies crops the way
+                         a face detector's boxes do: zoom ±20%, shift ±12%, rotation ±15°, aspect ±10%; robust adds
+                         random bad light (gamma, side light), blur, low resolution, noise and occluders
   --no-augment           the same as --augment none
   --mixup A              mixup: blend each augmented face, its target and loss weight with another face of the
                          batch, λ ~ Beta(A, A) folded to ≥ 0.5 (online teachers see the blend); 0 = off (default: 0)
@@ -61,8 +78,8 @@ Options:
                          on the wasm and cpu backends, 1 on GPU backends);
                          part of the run: the same seed and worker count give the same weights
   --seed N               seed for weights, shuffling, augmentation, dropout (default: ${DEFAULT_TRAIN_CONFIG.seed})
-  --limit N              train on a stratified subset of N training images
-  --val-limit N          validate on a stratified subset of N validation images
+  --limit N              train on a stratified subset of N training images (of each source)
+  --val-limit N          validate on a stratified subset of N validation images (of each source)
   --ferplus <csv>        relabel FER2013 with FER+ votes (fer2013new.csv)
   --ferplus-mode M       majority | soft (default: majority)
   --teacher <model-dir>  distil: blend each training face's target with this model's probabilities
@@ -71,6 +88,9 @@ Options:
   --teacher-weight X     0..1, the teachers' share of the target (default: 0.7)
   --teacher-online       the teachers see every augmented batch while training (native backend),
                          instead of each plain face once before training: richer targets, slower steps
+  --prior P              fit | none: fit a prior correction (a weight per class, stored in the model and applied
+                         by every runtime) on the sources' validation parts after training, so that rare
+                         classes are not traded for frequent ones (default: fit with several sources, else none)
   --skip-bad             skip unreadable rows/images (each is reported) instead of stopping
   --backend B            native | ${BACKEND_NAMES.join(' | ')} (default: auto = native when it is built
                          and runs the architecture, else the best tfjs backend). native runs the whole
@@ -81,7 +101,9 @@ Options:
 
 export async function trainCommand(argv: string[]): Promise<number> {
   const { values: v } = parseCommand('train', argv, {
-    data: { type: 'string' },
+    data: { type: 'string', multiple: true },
+    photos: { type: 'string', multiple: true },
+    weights: { type: 'string' },
     arch: { type: 'string' },
     epochs: { type: 'string' },
     batch: { type: 'string' },
@@ -107,13 +129,20 @@ export async function trainCommand(argv: string[]): Promise<number> {
     'teacher-weight': { type: 'string' },
     'teacher-online': { type: 'boolean' },
     'skip-bad': { type: 'boolean' },
+    prior: { type: 'string' },
     backend: { type: 'string' },
     threads: { type: 'string' },
     precision: { type: 'string' },
   });
   const cmd = 'train';
-  if (!v.data) throw new UsageError('train: --data <csv|csv.gz|folder> is required (see emodetect train --help)');
-  const dataPath = v.data;
+  if (!v.data?.length) throw new UsageError('train: --data <csv|csv.gz|folder> is required (see emodetect train --help)');
+  const dataPaths = [...v.data, ...(v.photos ?? [])];
+  const weights = v.weights === undefined ? dataPaths.map(() => 1) : v.weights.split(',').map((w) => Number(w.trim()));
+  if (weights.length !== dataPaths.length || weights.some((w) => !(w > 0 && w <= 100)))
+    throw new UsageError(
+      `train: --weights ${v.weights}: give one weight in (0, 100] per source, in order (${dataPaths.length}: ${dataPaths.join(', ')})`,
+    );
+  const specs: SourceSpec[] = dataPaths.map((p, i) => ({ path: p, weight: weights[i], photos: i >= v.data!.length }));
   const arch = choiceOption(cmd, 'arch', v.arch, ARCHITECTURE_NAMES, 'small');
   const requested = choiceOption<CliBackend>(cmd, 'backend', v.backend, CLI_BACKENDS, 'auto');
   const threads = v.threads === undefined ? defaultNativeThreads() : intOption(cmd, 'threads', v.threads, 1);
@@ -132,8 +161,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
     patience: intOption(cmd, 'patience', v.patience, DEFAULT_TRAIN_CONFIG.patience, 0),
     seed: intOption(cmd, 'seed', v.seed, DEFAULT_TRAIN_CONFIG.seed, 0),
     augment: withMixup(
-      { none: NO_AUGMENT, default: DEFAULT_AUGMENT, detector: DETECTOR_AUGMENT }[
-        v['no-augment'] ? 'none' : choiceOption(cmd, 'augment', v.augment, ['default', 'detector', 'none'] as const, 'default')
+      { none: NO_AUGMENT, default: DEFAULT_AUGMENT, detector: DETECTOR_AUGMENT, robust: ROBUST_AUGMENT }[
+        v['no-augment'] ? 'none' : choiceOption(cmd, 'augment', v.augment, ['default', 'detector', 'robust', 'none'] as const, 'default')
       ],
       numberOption(cmd, 'mixup', v.mixup, 0, 0, 10),
     ),
@@ -147,12 +176,13 @@ export async function trainCommand(argv: string[]): Promise<number> {
   if (v['teacher-weight'] !== undefined && !v.teacher) throw new UsageError('train: --teacher-weight needs --teacher');
   if (v['teacher-online'] && !v.teacher) throw new UsageError('train: --teacher-online needs --teacher');
   const teacherWeight = numberOption(cmd, 'teacher-weight', v['teacher-weight'], 0.7, 0, 1);
+  const prior = choiceOption(cmd, 'prior', v.prior, ['fit', 'none'] as const, dataPaths.length > 1 ? 'fit' : 'none');
 
   let resume: Awaited<ReturnType<typeof readCheckpoint>> | undefined;
   if (v.resume && v.init) throw new UsageError('train: --init and --resume exclude each other (a resumed run keeps its own weights)');
   // The run folder: never an input or inside one; a new run only in a new or empty folder; one
   // run at a time (the lock is taken before anything is written).
-  const inputs = [dataPath, ...(v.init ? [v.init] : []), ...(v.teacher ?? [])];
+  const inputs = [...dataPaths, ...(v.init ? [v.init] : []), ...(v.teacher ?? [])];
   await new Outputs({ command: cmd, inputs, overwrite: false }).outsideInputs(runDir, '--out', true);
   if (v.resume) {
     const last = runPaths(runDir).last;
@@ -217,15 +247,30 @@ export async function trainCommand(argv: string[]): Promise<number> {
       );
     }
 
-    const ds = await loadDataset(dataPath, { skipBad: Boolean(v['skip-bad']), size: 48, ferPlus: v.ferplus, ferPlusMode }, log);
-    const splits = resolveSplits(ds, config.seed);
-    const trainIdx = limit !== undefined ? stratifiedSample(ds.labels, splits.train, limit, config.seed) : splits.train;
-    const val = valLimit !== undefined ? stratifiedSample(ds.labels, splits.val, valLimit, config.seed + 1) : splits.val;
-    log.info(`splits: ${splits.description}; training on ${trainIdx.length}, validating on ${val.length} images`);
-    if (trainIdx.length === 0 || val.length === 0)
-      throw new DataError(
-        `${dataPath}: no ${trainIdx.length === 0 ? 'training' : 'validation'} images after the split (${splits.description}); add more images`,
+    // Photos are cut with the crop geometry of the model that will see them.
+    const cropFrom = resume?.model ?? (v.init ? await loadModelFolder(v.init).catch(() => undefined) : undefined);
+    const crop = { ...DEFAULT_CROP, ...cropFrom?.metadata.crop };
+    if (cropFrom && cropFrom !== resume?.model) cropFrom.model.dispose();
+    const { mixed, records, description } = await loadSources(
+      specs,
+      { skipBad: Boolean(v['skip-bad']), size: 48, ferPlus: v.ferplus, ferPlusMode, input: DEFAULT_INPUT, crop, seed: config.seed, limit, valLimit },
+      log,
+    );
+    const was = resume?.model.metadata.training?.sources;
+    if (was && JSON.stringify(was.map((r) => [r.name, r.weight])) !== JSON.stringify(records.map((r) => [r.name, r.weight])))
+      throw new UsageError(
+        `train: --resume: this run was started with the sources ${was.map((r) => `${r.file} (weight ${r.weight})`).join(', ')}; a resumed run keeps them`,
       );
+    const ds = mixed.data;
+    const trainIdx = mixed.train;
+    const val = mixed.val;
+    const splits = { description };
+    if (mixed.summary.length > 1)
+      for (const s of mixed.summary)
+        log.info(`source ${s.name}: ${s.train} training faces x weight ${s.weight} = ${s.perEpoch} per epoch, ${s.val} for validation`);
+    log.info(`splits: ${splits.description}; training on ${trainIdx.length}, validating on ${val.length} images`);
+    if (v.teacher?.length && !v['teacher-online'] && mixed.summary.length > 1)
+      throw new UsageError('train: offline --teacher labels join FER2013 rows; with several sources use --teacher-online');
     const online = v['teacher-online'] && v.teacher?.length ? await onlineTeachers(v.teacher, ds, teacherWeight) : undefined;
     if (v.teacher?.length && !online) {
       const fast = (m: EmotionModel) => (useNative || requested === 'auto' ? nativeTeacher(m) : null);
@@ -238,6 +283,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
       createModel({ arch, tta, seed: config.seed, labels: ds.classNames, name: runName(runDir) });
     // A run's model is named after its run folder, not after the model it started from.
     if (!resume) model.metadata.name = runName(runDir);
+    // --init keeps the test-time views of the model it starts from, unless --tta says otherwise.
+    if (!resume && v.init && v.tta) model.metadata.tta = tta;
     const engine = useNative
       ? createNativeEngine(model, {
           batchSize: config.batchSize,
@@ -258,11 +305,11 @@ export async function trainCommand(argv: string[]): Promise<number> {
 
     // A resumed run keeps the command that started it (recorded in its checkpoint's metadata).
     const command = resume?.model.metadata.training?.command ?? ['emodetect', 'train', ...argv].join(' ');
-    const dataSha256 = await fileSha256(dataPath).catch(() => 'folder');
+    const dataSha256 = records.length === 1 ? records[0].sha256 : await fileSha256(dataPaths[0]).catch(() => 'folder');
     const t0 = performance.now();
     const result = await train({
       model,
-      data: { data: ds, train: trainIdx, val },
+      data: { data: ds, train: trainIdx, val, valGroups: mixed.valGroups },
       config,
       runDir,
       resume,
@@ -272,7 +319,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
         m.metadata.training = {
           command,
           seed: config.seed,
-          dataFile: path.basename(v.data!),
+          dataFile: records.map((r) => r.file).join(', '),
+          ...(records.length > 1 || records[0].kind === 'photos' ? { sources: records } : {}),
           dataSha256,
           trainImages: trainIdx.length,
           epochs: state.epoch,
@@ -292,8 +340,21 @@ export async function trainCommand(argv: string[]): Promise<number> {
     }
     // Final report on the validation set with the best model.
     const best = await loadModelFolder(paths.best);
+    if (prior === 'fit') {
+      const fitted = await fitPrior(best, ds, mixed.valGroups);
+      best.metadata.priorCorrection = fitted.correction;
+      log.info(
+        `prior correction fitted on ${fitted.correction.fittedOn.join(', ')}: ${best.metadata.labels.map((l, i) => `${l} x${fitted.correction.weights[i].toFixed(2)}`).join(', ')} (mean of (accuracy + macro F1) / 2 over the sources: ${(100 * fitted.before).toFixed(2)}% → ${(100 * fitted.after).toFixed(2)}%)`,
+      );
+    }
     const report = await evaluate(best, ds, val);
     best.metadata.metrics = [{ split: 'val', n: report.n, accuracy: report.accuracy, macroF1: report.macroF1 }];
+    if (mixed.valGroups.length > 1)
+      for (const g of mixed.valGroups) {
+        const r = await evaluate(best, ds, g.indices);
+        best.metadata.metrics.push({ split: `${g.name}/val`, n: r.n, accuracy: r.accuracy, macroF1: r.macroF1 });
+        log.info(`validation on ${g.name}: ${(100 * r.accuracy).toFixed(2)}% (macro F1 ${(100 * r.macroF1).toFixed(1)}%, ${r.n} faces)`);
+      }
     await saveModelFolder(best, paths.best);
     await fs.writeFile(
       path.join(runDir, 'report.md'),
@@ -323,6 +384,8 @@ async function initialModel(dir: string, arch: string, labels: readonly string[]
     throw new UsageError(`train: --init ${dir}: ${problem}`);
   }
   model.metadata.metrics = [];
+  // A prior correction belongs to the weights it was fitted on.
+  delete model.metadata.priorCorrection;
   return model;
 }
 
@@ -363,4 +426,18 @@ function nativeTeacher(m: EmotionModel): { description: string; dispose(): void 
 /** The augmentation with mixup's alpha added when it is on (off leaves the configuration as it was, so runs without it keep their identity). */
 function withMixup(augment: AugmentConfig, alpha: number): AugmentConfig {
   return alpha > 0 ? { ...augment, mixup: alpha } : augment;
+}
+
+/** Fit the prior correction of `m` on each validation group's probabilities (without any correction of its own). */
+async function fitPrior(m: EmotionModel, ds: ImageDataset, groups: readonly { name: string; indices: number[] }[]) {
+  delete m.metadata.priorCorrection;
+  const k = m.metadata.labels.length;
+  const sets = [];
+  for (const g of groups) {
+    const probs = await predictProbabilities(m, gatherImages(ds, g.indices), g.indices.length);
+    sets.push({ probs, labels: g.indices.map((j) => ds.labels[j]) });
+  }
+  const { weights, before, after } = fitClassWeights(sets, k);
+  const fittedOn = groups.map((g) => `${g.name}/val`);
+  return { correction: { weights: weights.map((w) => Math.round(w * 1e4) / 1e4), fittedOn }, before, after };
 }

@@ -6,8 +6,9 @@
  * from the same `rng`, so the whole batch is a function of the rng state.
  */
 import type { AugmentConfig } from './config.ts';
+import { degradeBatch } from './degrade.ts';
 import { eraseRect, geometricTransform } from './geometry.ts';
-import type { Rng } from './rng.ts';
+import { Rng } from './rng.ts';
 
 /**
  * Augment `n` grayscale images (n x height x width, values in 0..1) from `src` into `dst` (which
@@ -60,6 +61,8 @@ export function augmentImagesInto(
       for (let y = r.y0; y < r.y0 + r.h; y++) for (let x = r.x0; x < r.x0 + r.w; x++) out[y * width + x] = rng.next();
     }
   }
+  // Degradations last, from their own seed (drawn only when they are on).
+  if (cfg.degrade) degradeBatch(dst, n, height, width, cfg.degrade, new Rng(rng.int(2 ** 31)));
 }
 
 /**

@@ -1,3 +1,5 @@
+import { DEFAULT_DEGRADE, type DegradeConfig } from './degrade.ts';
+
 /** What augmentation does, and its defaults. */
 export interface AugmentConfig {
   /** Max rotation in degrees (uniform in ±). */
@@ -24,6 +26,12 @@ export interface AugmentConfig {
    * their targets and loss weights (see {@link mixup}); 0 or absent = off.
    */
   mixup?: number;
+  /**
+   * Random degradations (bad light, blur, low resolution, noise, occluders) applied after the
+   * other transforms, each with its probability (see {@link DegradeConfig}); absent = off, and
+   * configurations without it keep their random sequences.
+   */
+  degrade?: DegradeConfig;
 }
 
 /** Defaults that suit 48x48 FER faces. */
@@ -45,3 +53,9 @@ export const DETECTOR_AUGMENT: AugmentConfig = { ...DEFAULT_AUGMENT, rotation: 1
 
 /** No augmentation at all. */
 export const NO_AUGMENT: AugmentConfig = { rotation: 0, flip: 0, zoom: 0, shift: 0, brightness: 0, contrast: 0, erase: 0 };
+
+/**
+ * For faces outside FER2013: the detector-like crops of {@link DETECTOR_AUGMENT} plus the random
+ * degradations of {@link DEFAULT_DEGRADE} (light, blur, low resolution, noise, occluders).
+ */
+export const ROBUST_AUGMENT: AugmentConfig = { ...DETECTOR_AUGMENT, degrade: DEFAULT_DEGRADE };

@@ -15,7 +15,25 @@ export { augmentImagesInto, warpBilinear } from './arrays.ts';
 export { mixup, mixupSeed, type MixupBatch } from './mixup.ts';
 import { eraseRect, geometricTransform } from './geometry.ts';
 
-export { DEFAULT_AUGMENT, DETECTOR_AUGMENT, NO_AUGMENT, type AugmentConfig } from './config.ts';
+export { DEFAULT_AUGMENT, DETECTOR_AUGMENT, NO_AUGMENT, ROBUST_AUGMENT, type AugmentConfig } from './config.ts';
+export {
+  DEFAULT_DEGRADE,
+  applyBlur,
+  applyBrightnessContrast,
+  applyDownUp,
+  applyGamma,
+  applyJpeg,
+  applyNoise,
+  applySideLight,
+  degradeBatch,
+  degradeRandomly,
+  occludeEyes,
+  occludeMouth,
+  occludePatch,
+  type DegradeConfig,
+  type GrayFloat,
+} from './degrade.ts';
+import { degradeBatch } from './degrade.ts';
 import type { AugmentConfig } from './config.ts';
 
 /**
@@ -61,6 +79,13 @@ export function augmentBatch(x: tf.Tensor4D, cfg: AugmentConfig, rng: Rng): tf.T
       const m = tf.tensor4d(eraseMask, [n, h, w, 1]);
       const noise = tf.randomUniform([n, h, w, 1], 0, 1, 'float32', rng.int(2 ** 31));
       y = tf.add(tf.mul(y, m), tf.mul(noise, tf.sub(1, m))) as tf.Tensor4D;
+    }
+    if (cfg.degrade) {
+      // Degradations last, on plain arrays (the same function as the native path), from their own seed.
+      if (x.shape[3] !== 1) throw new Error('augmentBatch: degradations need single-channel images');
+      const data = y.dataSync().slice() as Float32Array;
+      degradeBatch(data, n, h, w, cfg.degrade, new Rng(rng.int(2 ** 31)));
+      y = tf.tensor4d(data, y.shape);
     }
     return y;
   });

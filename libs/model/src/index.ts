@@ -132,13 +132,30 @@ export interface PredictOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** Class probabilities for n preprocessed faces, in batches; row i is face i. */
+/**
+ * Class probabilities for n preprocessed faces, in batches; row i is face i. The model's prior
+ * correction (`metadata.priorCorrection`), when it has one, is applied here, for every runtime.
+ */
 export async function predictProbabilities(
   m: EmotionModel,
   faces: Float32Array,
   n: number,
-  { batchSize = 256, onProgress }: PredictOptions = {},
+  opts: PredictOptions = {},
 ): Promise<Float32Array> {
+  const w = m.metadata.priorCorrection?.weights;
+  if (!w) return predictRaw(m, faces, n, opts);
+  const p = (await predictRaw(m, faces, n, opts)).slice();
+  // The model's own prior correction, on every runtime.
+  const k = w.length;
+  for (let i = 0; i < p.length; i += k) {
+    let sum = 0;
+    for (let j = 0; j < k; j++) sum += p[i + j] *= w[j];
+    if (sum > 0) for (let j = 0; j < k; j++) p[i + j] /= sum;
+  }
+  return p;
+}
+
+async function predictRaw(m: EmotionModel, faces: Float32Array, n: number, { batchSize = 256, onProgress }: PredictOptions): Promise<Float32Array> {
   if (m.runtime) return m.runtime.predict(faces, n, { batchSize, onProgress });
   const { height, width, channels } = m.metadata.input;
   const per = height * width * channels;

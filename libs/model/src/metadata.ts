@@ -26,6 +26,30 @@ export interface TrainingProvenance {
   hardware?: string;
   wallSeconds: number;
   finishedAt: string;
+  /** The sources a run mixed (several, or photos through the detector), with their weights and sizes. */
+  sources?: TrainingSource[];
+}
+
+/** One source of a run's training data. */
+export interface TrainingSource {
+  name: string;
+  file: string;
+  sha256: string;
+  /** Sampling weight: each training face drawn this many times per epoch. */
+  weight: number;
+  /** `faces`: crops as given; `photos`: faces found by the detector and cut as inference cuts them. */
+  kind: 'faces' | 'photos';
+  trainImages: number;
+  valImages: number;
+  photos?: number;
+  found?: number;
+}
+
+/** Class weights applied to the probabilities, in the order of `labels`, and where they were fitted. */
+export interface PriorCorrection {
+  weights: number[];
+  /** The validation sets the weights were fitted on (e.g. "fer2013/PublicTest", "expw/val"). */
+  fittedOn: string[];
 }
 
 export interface MetricsSummary {
@@ -48,6 +72,12 @@ export interface ModelMetadata {
    * realtime pipeline and `detect` use it. Absent in older folders: DEFAULT_CROP applies.
    */
   crop?: CropConfig;
+  /**
+   * A post-hoc prior correction: each class's probability is multiplied by its weight and the row
+   * renormalised, on every runtime (`predictProbabilities`). Fitted on validation sets so that
+   * the model does not trade rare classes for frequent ones (see `fitClassWeights` in @emodetect/metrics).
+   */
+  priorCorrection?: PriorCorrection;
   /** Weight quantisation of this folder's weights.bin, when it was exported quantised. */
   quantization?: 'uint8' | 'float16';
   training?: TrainingProvenance;
@@ -83,6 +113,11 @@ export function validateMetadata(value: unknown, where: string): ModelMetadata {
     const c = m.crop as Record<string, unknown>;
     if (typeof c !== 'object' || c === null || typeof c.margin !== 'number' || typeof c.shift !== 'number' || typeof c.align !== 'boolean')
       fail(where, '"crop" needs a numeric margin and shift and a boolean align');
+  }
+  if (m.priorCorrection !== undefined) {
+    const w = (m.priorCorrection as Record<string, unknown>)?.weights;
+    if (!Array.isArray(w) || w.length !== (m.labels as string[]).length || !w.every((x) => typeof x === 'number' && x > 0 && Number.isFinite(x)))
+      fail(where, '"priorCorrection.weights" needs one positive number per label');
   }
   return value as ModelMetadata;
 }

@@ -154,6 +154,34 @@ describe('model folders', () => {
     expect(argmaxRows(p1, 7)).toHaveLength(3);
   });
 
+  it("a prior correction in the metadata reweights every runtime's probabilities, and survives a save", async () => {
+    const m = createModel({ arch: 'micro', seed: 3 });
+    const faces = Float32Array.from({ length: 4 * 2304 }, (_, i) => ((i * 7919) % 255) / 255);
+    const plain = await predictProbabilities(m, faces, 4);
+    const weights = [2, 0.5, 1, 1, 3, 1, 0.25];
+    m.metadata.priorCorrection = { weights, fittedOn: ['test'] };
+    const target = path.join(dir, 'prior');
+    await saveModelFolder(m, target);
+    const back = await loadModelFolder(target);
+    expect(back.metadata.priorCorrection).toEqual({ weights, fittedOn: ['test'] });
+    for (const model of [m, back]) {
+      const p = await predictProbabilities(model, faces, 4);
+      for (let r = 0; r < 4; r++) {
+        const row = Array.from(plain.subarray(r * 7, r * 7 + 7), (v, j) => v * weights[j]);
+        const sum = row.reduce((a, b) => a + b, 0);
+        row.forEach((v, j) => expect(p[r * 7 + j]).toBeCloseTo(v / sum, 5));
+      }
+    }
+    // The folded runtime (the live path) applies it too.
+    back.runtime = foldedRuntime(back) ?? undefined;
+    expect(back.runtime).toBeDefined();
+    const folded = await predictProbabilities(back, faces, 4);
+    const direct = await predictProbabilities(m, faces, 4);
+    folded.forEach((v, i) => expect(v).toBeCloseTo(direct[i], 4));
+    await writeFile(path.join(target, 'metadata.json'), JSON.stringify({ ...back.metadata, priorCorrection: { weights: [1, 2] } }));
+    await expect(loadModelFolder(target)).rejects.toThrow(/priorCorrection.weights" needs one positive number per label/);
+  });
+
   it('saving over an existing folder replaces it atomically', async () => {
     const target = path.join(dir, 'm2');
     await saveModelFolder(createModel({ arch: 'micro', seed: 1 }), target, { 'old.txt': 'x' });

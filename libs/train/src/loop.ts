@@ -61,6 +61,8 @@ export interface EpochRecord {
   learningRate: number;
   seconds: number;
   imagesPerSecond: number;
+  /** Validation accuracy per source, when the data has several (see {@link TrainData.valGroups}). */
+  valBySource?: Record<string, number>;
 }
 
 /** What a checkpoint must restore besides the weights. */
@@ -68,6 +70,7 @@ export interface TrainState {
   /** Epochs completed. */
   epoch: number;
   rngState: number;
+  /** The best selection score so far: validation accuracy, or its mean over sources when there are several. */
   bestValAccuracy: number;
   bestEpoch: number;
   history: EpochRecord[];
@@ -99,8 +102,41 @@ export interface TrainHooks {
 
 export interface TrainData {
   data: ImageDataset;
+  /** Training indices (repeats allowed: a face listed twice is drawn twice per epoch). */
   train: number[];
   val: number[];
+  /**
+   * Validation indices per source (each a part of `val`). With two or more, every epoch reports
+   * each source's accuracy, and the best model is the one with the highest mean of them, so that
+   * a small source counts as much as a large one.
+   */
+  valGroups?: { name: string; indices: number[] }[];
+}
+
+/** Per-source accuracies of a validation pass, and the score the run selects on. */
+function sourceScores(
+  groups: TrainData['valGroups'],
+  val: readonly number[],
+  ds: ImageDataset,
+  predicted: Int32Array,
+  overall: number,
+): { score: number; bySource?: Record<string, number> } {
+  if (!groups || groups.length < 2) return { score: overall };
+  const position = new Map(val.map((j, i) => [j, i]));
+  const bySource: Record<string, number> = {};
+  for (const g of groups) {
+    let hits = 0;
+    let n = 0;
+    for (const j of g.indices) {
+      const i = position.get(j);
+      if (i === undefined) continue;
+      n++;
+      if (predicted[i] === ds.labels[j]) hits++;
+    }
+    bySource[g.name] = n ? hits / n : 0;
+  }
+  const values = Object.values(bySource);
+  return { score: values.reduce((a, b) => a + b, 0) / values.length, bySource };
 }
 
 /**
@@ -354,6 +390,7 @@ export async function trainModel(
         const trainSeconds = (performance.now() - t0) / 1000;
         engine?.syncToModel();
         const v = await validate(m, ds, d.val);
+        const scores = sourceScores(d.valGroups, d.val, ds, v.predicted, v.accuracy);
         const record: EpochRecord = {
           epoch: epoch + 1,
           trainLoss: lossSum / seen,
@@ -363,10 +400,11 @@ export async function trainModel(
           learningRate,
           seconds: (performance.now() - t0) / 1000,
           imagesPerSecond: seen / trainSeconds,
+          ...(scores.bySource ? { valBySource: scores.bySource } : {}),
         };
-        const improved = v.accuracy > state.bestValAccuracy;
+        const improved = scores.score > state.bestValAccuracy;
         if (improved) {
-          state.bestValAccuracy = v.accuracy;
+          state.bestValAccuracy = scores.score;
           state.bestEpoch = epoch + 1;
         }
         state.epoch = epoch + 1;
