@@ -8,6 +8,9 @@
  * `--run` copies the run's training curves (curves.svg) next to the card; `--notes` appends a
  * hand-written section (what was tried, what it gave). The FER+ relabels (`fer2013new.csv`, beside the
  * data file unless `--ferplus` names it) add a row: PrivateTest scored against a cleaner target.
+ * ExpW (`--expw labels.csv`, default `../expw/labels.csv` beside the data folder) adds its test split,
+ * through the detector and as direct crops of the labelled box, with per-class recall, predicted-class
+ * frequencies and calibration. `--robust <bench-robust.json>` adds the robustness table of `bench:robust`.
  */
 import { existsSync } from 'node:fs';
 import { copyFile, readFile, stat, writeFile } from 'node:fs/promises';
@@ -15,15 +18,29 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '@emodetect/backend/node';
-import { confusionMatrixSvg, reportMarkdown, type ClassificationReport } from '@emodetect/metrics';
-import { loadModelFolder, useFoldedInference, writeAtomically, type MetricsSummary } from '@emodetect/model/node';
+import {
+  classificationReport,
+  confusionMatrixSvg,
+  expectedCalibrationError,
+  predictedFrequencies,
+  reportMarkdown,
+  type ClassificationReport,
+} from '@emodetect/metrics';
+import { argmaxRows, loadModelFolder, predictProbabilities, useFoldedInference, writeAtomically, type MetricsSummary } from '@emodetect/model/node';
 import { useNativeInference } from '@emodetect/native';
-import { applyFerPlus, readFer2013, readFerPlus, splitIndices } from '@emodetect/preprocess/node';
+import { applyFerPlus, DEFAULT_CROP, readFer2013, readFerPlus, splitIndices, toUnitFloat, type ImageDataset } from '@emodetect/preprocess/node';
+import { createPhotoDetector, readPhotoFaces } from '@emodetect/sources/node';
 import { evaluate, evaluateLeakAware } from '@emodetect/train/node';
 
 const { values: v, positionals } = parseArgs({
   allowPositionals: true,
-  options: { run: { type: 'string' }, notes: { type: 'string' }, ferplus: { type: 'string' } },
+  options: {
+    run: { type: 'string' },
+    notes: { type: 'string' },
+    ferplus: { type: 'string' },
+    expw: { type: 'string' },
+    robust: { type: 'string' },
+  },
 });
 const [modelDir, dataFile] = positionals;
 if (!modelDir || !dataFile) {
@@ -61,12 +78,52 @@ if (existsSync(ferPlusFile)) {
   console.error(`model-card: --ferplus ${v.ferplus}: file not found`);
   process.exit(2);
 }
+// ExpW test: faces found by the detector as `detect` finds them, and the labelled boxes cut directly.
+const expwFile = v.expw ?? path.join(path.dirname(path.dirname(path.resolve(dataFile))), 'expw', 'labels.csv');
+interface Wild {
+  how: string;
+  report: ClassificationReport;
+  probs: Float32Array;
+  labels: number[];
+  photos: number;
+}
+const wild: Wild[] = [];
+if (existsSync(expwFile)) {
+  const photo = await createPhotoDetector();
+  for (const faces of ['detect', 'box'] as const) {
+    const r = await readPhotoFaces(expwFile, {
+      detector: photo.detector,
+      detectorKey: photo.key,
+      input: m.metadata.input,
+      crop: { ...DEFAULT_CROP, ...m.metadata.crop },
+      faces,
+    });
+    const idx = splitIndices(r.data, 'test');
+    const probs = await predictProbabilities(m, gather(r.data, idx), idx.length);
+    const labels = idx.map((i) => r.data.labels[i]);
+    const report = classificationReport(labels, Array.from(argmaxRows(probs, m.metadata.labels.length)), m.metadata.labels);
+    const photos = idx.length + r.missed.filter((x) => x.split === 'test').length;
+    wild.push({ how: faces === 'detect' ? 'through the detector' : 'direct crops of the labelled box', report, probs, labels, photos });
+  }
+  photo.dispose();
+} else if (v.expw) {
+  console.error(`model-card: --expw ${v.expw}: file not found`);
+  process.exit(2);
+}
+function gather(d: ImageDataset, idx: number[]): Float32Array {
+  const per = d.width * d.height;
+  const out = new Float32Array(idx.length * per);
+  idx.forEach((j, i) => toUnitFloat(d.pixels.subarray(j * per, (j + 1) * per), out, i * per));
+  return out;
+}
+
 const summary = (split: string, r: ClassificationReport): MetricsSummary => ({ split, n: r.n, accuracy: r.accuracy, macroF1: r.macroF1 });
 m.metadata.metrics = [
   summary('PrivateTest', priv.all),
   summary('PrivateTest-dedup', priv.dedup),
   summary('PublicTest', pub.all),
   ...(ferPlus ? [summary('PrivateTest-ferplus', ferPlus)] : []),
+  ...wild.map((w) => summary(w.how.startsWith('through') ? 'ExpW-test-detect' : 'ExpW-test-box', w.report)),
 ];
 const metaFile = path.join(modelDir, 'metadata.json');
 await writeAtomically(metaFile, JSON.stringify(m.metadata, null, 2) + '\n');
@@ -92,6 +149,7 @@ const epochSeconds = v.run
       .filter(Boolean)
       .map((l) => (JSON.parse(l) as { seconds: number }).seconds)
   : [];
+const robustSection = v.robust ? robustMarkdownFor(JSON.parse(await readFile(v.robust, 'utf8')) as RobustJson) : '';
 const t = m.metadata.training;
 const notes = v.notes ? '\n' + (await readFile(v.notes, 'utf8')).trim() + '\n' : '';
 
@@ -113,7 +171,7 @@ ${ferPlus ? `| PrivateTest scored against the FER+ relabels (the plurality of te
 For comparison, on the same PrivateTest faces (wasm, 1 thread; \`npx nx run bench:accuracy\`):
 face-api.js's expression model scores 58.9% and Human's emotion model 66.6%.
 
-${reportMarkdown(priv.all, 'PrivateTest: per class').replace(/^### /m, '### ')}
+${reportMarkdown(priv.all, 'PrivateTest: per class').replace(/^### /m, '### ')}${wildSection()}${robustSection}
 ![Confusion matrix on PrivateTest](confusion-privatetest.svg)
 ${curves}
 ## Model
@@ -135,8 +193,13 @@ ${curves}
 | --- | --- |
 | command | \`${t?.command ?? 'unknown'}\` |
 | seed | ${t?.seed ?? 'unknown'} |
-| data | \`${t?.dataFile ?? '?'}\`, sha256 \`${t?.dataSha256 ?? '?'}\` |
-| training images | ${t?.trainImages ?? '?'} (FER2013 Training); validation on PublicTest |
+${
+  t?.sources
+    ? `| data | ${t.sources.map((s) => `\`${s.file}\` (${s.name}: ${s.kind === 'photos' ? `${s.found} of ${s.photos} faces found by the detector, ` : ''}${s.trainImages} training faces, weight ${s.weight}, ${s.valImages} for validation; sha256 \`${s.sha256.slice(0, 16)}…\`)`).join('; ')} |
+| training faces per epoch | ${t.trainImages}; the best epoch is the one with the highest mean of the sources' validation accuracies |`
+    : `| data | \`${t?.dataFile ?? '?'}\`, sha256 \`${t?.dataSha256 ?? '?'}\` |
+| training images | ${t?.trainImages ?? '?'} (FER2013 Training); validation on PublicTest |`
+}
 | epochs run, batch | ${t?.epochs ?? '?'} (best epoch kept), ${t?.batchSize ?? '?'} |
 | hardware, backend | ${t?.hardware ?? 'not recorded'}, ${t?.backend ?? '?'} |
 | training time | ${
@@ -173,3 +236,64 @@ await writeFile(path.join(modelDir, 'MODEL_CARD.md'), card);
 console.log(
   `${modelDir}: PrivateTest ${pct(priv.all.accuracy)} (${pct(priv.dedup.accuracy)} without ${priv.duplicates} duplicates), PublicTest ${pct(pub.all.accuracy)}`,
 );
+
+function wildSection(): string {
+  if (!wild.length) return '';
+  const labels = m.metadata.labels;
+  const k = labels.length;
+  let md = `
+## Faces in the wild: ExpW test
+
+ExpW (Zhang et al., "From Facial Expression Recognition to Interpersonal Relation Prediction", 2016;
+research use, never redistributed) is a set of web photos of all ages, poses, lighting and occlusion.
+Its test split here (\`../shared/data/expw\`, 815 faces per class in all, photos never split between
+train and test) is reported once per model, never tuned on. "Through the detector": each photo goes
+through the face detector as \`emodetect detect\` runs on images, and the face is cut from the
+detector's box with the model's crop; "direct crops": the labelled box is cut instead.
+${m.metadata.priorCorrection ? `The model's prior correction (class weights ${labels.map((l, i) => `${l} x${m.metadata.priorCorrection!.weights[i].toFixed(2)}`).join(', ')}, fitted on ${m.metadata.priorCorrection.fittedOn.join(' and ')}) is applied, as every runtime applies it.\n` : ''}
+| ExpW test | faces | accuracy | macro F1 | lowest class recall | calibration error (ECE) |
+| --- | ---: | ---: | ---: | ---: | ---: |
+`;
+  for (const w of wild) {
+    const recalls = labels.map((l) => w.report.perClass[l].recall);
+    const low = recalls.indexOf(Math.min(...recalls));
+    md += `| ${w.how} | ${w.report.n}${w.photos !== w.report.n ? ` of ${w.photos}` : ''} | **${pct(w.report.accuracy)}** | ${pct(w.report.macroF1)} | ${labels[low]} ${pct(recalls[low])} | ${pct(expectedCalibrationError(w.probs, k, w.labels))} |\n`;
+  }
+  md += `\nPer class, through the detector (ExpW test is balanced: a fair model predicts each class about ${pct(1 / k)} of the time):\n\n`;
+  const det = wild[0];
+  const freq = predictedFrequencies(det.probs, k);
+  md += `| | ${labels.join(' | ')} |\n| --- |${labels.map(() => ' ---: |').join('')}\n`;
+  md += `| recall | ${labels.map((l) => pct(det.report.perClass[l].recall)).join(' | ')} |\n`;
+  md += `| precision | ${labels.map((l) => pct(det.report.perClass[l].precision)).join(' | ')} |\n`;
+  md += `| predicted how often | ${freq.map(pct).join(' | ')} |\n`;
+  md += `\nOn the same faces through the detector (\`npx nx run bench:robust\`, same 48x48 crops): face-api.js and Human are compared in the robustness table${v.robust ? ' below' : ' of BENCHMARKS.md'}.\n`;
+  return md;
+}
+
+interface RobustJson {
+  command: string;
+  results: { set: string; n: number; models: string[]; rows: { perturbation: string; cells: { accuracy: number; macroF1: number }[] }[] }[];
+}
+
+function robustMarkdownFor(j: RobustJson): string {
+  let md = `
+## Robustness: degraded faces
+
+From \`${j.command}\`: the same faces degraded in 16 ways, every model given the same 48x48 gray crops.
+Accuracy (drop from clean); the best of each row in bold.
+`;
+  for (const r of j.results) {
+    const clean = r.rows[0].cells;
+    md += `\n| ${r.set} (${r.n} faces) | ${r.models.join(' | ')} |\n| --- |${r.models.map(() => ' ---: |').join('')}\n`;
+    for (const row of r.rows) {
+      const best = Math.max(...row.cells.map((c) => c.accuracy));
+      md += `| ${row.perturbation} | ${row.cells
+        .map((c, i) => {
+          const text = `${pct(c.accuracy)}${row.perturbation === 'clean' ? '' : ` (${c.accuracy >= clean[i].accuracy ? '+' : '−'}${Math.abs(100 * (c.accuracy - clean[i].accuracy)).toFixed(1)})`}`;
+          return c.accuracy === best ? `**${text}**` : text;
+        })
+        .join(' | ')} |\n`;
+    }
+  }
+  return md;
+}

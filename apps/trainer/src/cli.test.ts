@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { FER2013_CLASSES } from '@emodetect/preprocess';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireFer2013 } from '../../../tools/test-data.ts';
+import { requireExpw, requireFer2013 } from '../../../tools/test-data.ts';
 import { cli, expectOneLineError } from './test-cli.ts';
 
 let dir: string;
@@ -98,6 +98,42 @@ describe('bad input', () => {
     expect(ok.code, ok.stderr).toBe(0);
     const state = JSON.parse(await readFile(path.join(dir, 'mx', 'last', 'train-state.json'), 'utf8'));
     expect(JSON.stringify(state)).toMatch(/"mixup":0\.3/);
+  });
+
+  it('trains on several sources: FER2013-style faces and ExpW photos through the detector, by weight, with per-source validation and a fitted prior', async () => {
+    const csv = path.join(dir, 'bad.csv');
+    // 49 ExpW training photos (7 per class) listed by a CSV of our own that points into the shared folder.
+    const labels = requireExpw();
+    const lines = (await readFile(labels, 'utf8')).trim().split('\n');
+    const picked = FER2013_CLASSES.flatMap((c) => lines.filter((l) => l.split(',')[1] === c && l.split(',')[2] === 'train').slice(0, 7));
+    const root = path.join(path.dirname(labels), 'images');
+    const photos = path.join(dir, 'photos.csv');
+    await writeFile(photos, [lines[0], ...picked.map((l) => `${path.join(root, l.split(',')[0])}${l.slice(l.indexOf(','))}`)].join('\n'));
+    const env = { EMODETECT_CACHE: path.join(dir, 'cache') };
+    const base = ['train', '--data', csv, '--data', photos, '--arch', 'micro', '--epochs', '1', '--batch', '8', '--skip-bad'];
+    const badWeights = await cli([...base, '--weights', '1', '--out', path.join(dir, 'mix0')], undefined, env);
+    expect(badWeights.code).toBe(2);
+    expectOneLineError(badWeights, /train: --weights 1: give one weight in \(0, 100\] per source, in order \(2: /);
+    const run = path.join(dir, 'mix');
+    const ok = await cli([...base, '--weights', '1,2', '--out', run], undefined, env);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stderr).toMatch(/photos\.csv: the detector found 4\d of 49 faces/);
+    expect(ok.stderr).toMatch(/"valBySource":\{"fer2013":[\d.]+,"[^"]+":[\d.]+\}/);
+    expect(ok.stderr).toMatch(/prior correction fitted on fer2013\/val, /);
+    const meta = JSON.parse(await readFile(path.join(run, 'model', 'metadata.json'), 'utf8'));
+    expect(meta.training.sources.map((s: { kind: string; weight: number }) => [s.kind, s.weight])).toEqual([
+      ['faces', 1],
+      ['photos', 2],
+    ]);
+    // FER2013's 26 training faces once, the photos' training part twice.
+    const photoTrain = meta.training.sources[1].trainImages;
+    expect(meta.training.trainImages).toBe(26 + 2 * photoTrain);
+    expect(meta.priorCorrection.weights).toHaveLength(7);
+    expect(meta.metrics.map((m: { split: string }) => m.split)).toEqual(['val', 'fer2013/val', `${meta.training.sources[1].name}/val`]);
+    // The second run reads the crops from the cache.
+    const again = await cli([...base, '--weights', '1,2', '--out', path.join(dir, 'mix2')], undefined, env);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/the detector found 4\d of 49 faces \(cached in /);
   });
 
   it('--teacher distils from a trained model; a bad teacher is one line', async () => {

@@ -41,9 +41,9 @@ export interface PhotoFaces {
   data: ImageDataset;
   /** The group of each face (e.g. its original photo). */
   groups: string[];
-  /** Photos listed, and the ones where no face was found (relative paths). */
+  /** Photos listed, and the ones where no face was found (as listed, with their split). */
   photos: number;
-  missed: string[];
+  missed: { file: string; split: string }[];
   /** The cache file read or written, when caching. */
   cacheFile?: string;
   fromCache: boolean;
@@ -169,7 +169,7 @@ export async function readPhotoFaces(source: string, opts: PhotoFacesOptions): P
   const train = splitNames.find((s) => ['train', 'training'].includes(s.toLowerCase()));
   if (!hasVal && train) data = holdOutGroups(data, groups, train, 'val', opts.valFraction ?? 0.15, opts.valSeed ?? 1);
   const keptSet = new Set(crops.kept);
-  return { data, groups, photos: rows.length, missed: rows.filter((_, i) => !keptSet.has(i)).map((r) => r.file), cacheFile, fromCache };
+  return { data, groups, photos: rows.length, missed: rows.filter((_, i) => !keptSet.has(i)).map((r) => ({ file: r.file, split: r.split })), cacheFile, fromCache };
 }
 
 interface Crops {
