@@ -4,24 +4,23 @@ import os from 'node:os';
 import path from 'node:path';
 import { describeBackend, initNodeBackend, BACKEND_NAMES } from '@emodetect/backend/node';
 import { DEFAULT_AUGMENT, DETECTOR_AUGMENT, NO_AUGMENT, ROBUST_AUGMENT, type AugmentConfig } from '@emodetect/augment';
-import { confusionMatrixSvg, fitClassWeights, reportMarkdown } from '@emodetect/metrics';
+import { confusionMatrixSvg, reportMarkdown } from '@emodetect/metrics';
 import {
   ARCHITECTURE_NAMES,
   DEFAULT_INPUT,
   createModel,
-  predictProbabilities,
   saveModelFolder,
   loadModelFolder,
   type EmotionModel,
 } from '@emodetect/model/node';
-import { DEFAULT_CROP, fileSha256, type ImageDataset } from '@emodetect/preprocess/node';
+import { DEFAULT_CROP, fileSha256 } from '@emodetect/preprocess/node';
 import { createNativeEngine, defaultNativeThreads, nativeSpec, nativeStatus, useNativeInference } from '@emodetect/native';
 import { CLI_BACKENDS, chooseNative, tfjsBackend, type CliBackend } from './native.ts';
 import {
   DEFAULT_TRAIN_CONFIG,
   defaultWorkers,
   evaluate,
-  gatherImages,
+  fitPriorCorrection,
   readCheckpoint,
   runPaths,
   train,
@@ -341,7 +340,11 @@ export async function trainCommand(argv: string[]): Promise<number> {
     // Final report on the validation set with the best model.
     const best = await loadModelFolder(paths.best);
     if (prior === 'fit') {
-      const fitted = await fitPrior(best, ds, mixed.valGroups);
+      const fitted = await fitPriorCorrection(
+        best,
+        ds,
+        mixed.valGroups.map((g) => ({ name: `${g.name}/val`, indices: g.indices })),
+      );
       best.metadata.priorCorrection = fitted.correction;
       log.info(
         `prior correction fitted on ${fitted.correction.fittedOn.join(', ')}: ${best.metadata.labels.map((l, i) => `${l} x${fitted.correction.weights[i].toFixed(2)}`).join(', ')} (mean of (accuracy + macro F1) / 2 over the sources: ${(100 * fitted.before).toFixed(2)}% → ${(100 * fitted.after).toFixed(2)}%)`,
@@ -428,16 +431,3 @@ function withMixup(augment: AugmentConfig, alpha: number): AugmentConfig {
   return alpha > 0 ? { ...augment, mixup: alpha } : augment;
 }
 
-/** Fit the prior correction of `m` on each validation group's probabilities (without any correction of its own). */
-async function fitPrior(m: EmotionModel, ds: ImageDataset, groups: readonly { name: string; indices: number[] }[]) {
-  delete m.metadata.priorCorrection;
-  const k = m.metadata.labels.length;
-  const sets = [];
-  for (const g of groups) {
-    const probs = await predictProbabilities(m, gatherImages(ds, g.indices), g.indices.length);
-    sets.push({ probs, labels: g.indices.map((j) => ds.labels[j]) });
-  }
-  const { weights, before, after } = fitClassWeights(sets, k);
-  const fittedOn = groups.map((g) => `${g.name}/val`);
-  return { correction: { weights: weights.map((w) => Math.round(w * 1e4) / 1e4), fittedOn }, before, after };
-}

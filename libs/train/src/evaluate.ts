@@ -1,8 +1,8 @@
 /** `evaluate`: a model on a set of dataset images → the classification report. */
-import { classificationReport, type ClassificationReport } from '@emodetect/metrics';
-import type { EmotionModel } from '@emodetect/model';
+import { classificationReport, fitClassWeights, type ClassificationReport } from '@emodetect/metrics';
+import { predictProbabilities, type EmotionModel, type PriorCorrection } from '@emodetect/model';
 import { pixelDuplicates, type ImageDataset } from '@emodetect/preprocess';
-import { validate } from './loop.ts';
+import { gatherImages, validate } from './loop.ts';
 
 /** Check that a model can be evaluated on a dataset (same classes, same image size). */
 function checkCompatible(m: EmotionModel, ds: ImageDataset): void {
@@ -69,4 +69,27 @@ export async function evaluateLeakAware(
     );
   };
   return { all: report(() => true), dedup: report((i) => !dups.has(i)), duplicates: dups.size };
+}
+
+/**
+ * Fit a model's prior correction (one weight per class, see `fitClassWeights`) on validation
+ * groups, e.g. each source's validation part, from the model's answers without any correction
+ * of its own (one it has is removed). Returns the correction to store in its metadata, and the
+ * objective before and after.
+ */
+export async function fitPriorCorrection(
+  m: EmotionModel,
+  ds: ImageDataset,
+  groups: readonly { name: string; indices: readonly number[] }[],
+): Promise<{ correction: PriorCorrection; before: number; after: number }> {
+  checkCompatible(m, ds);
+  delete m.metadata.priorCorrection;
+  const sets = [];
+  for (const g of groups) {
+    if (g.indices.length === 0) throw new Error(`no images in the validation group ${g.name}`);
+    const probs = await predictProbabilities(m, gatherImages(ds, g.indices), g.indices.length);
+    sets.push({ probs, labels: g.indices.map((j) => ds.labels[j]) });
+  }
+  const { weights, before, after } = fitClassWeights(sets, m.metadata.labels.length);
+  return { correction: { weights: weights.map((w) => Math.round(w * 1e4) / 1e4), fittedOn: groups.map((g) => g.name) }, before, after };
 }
