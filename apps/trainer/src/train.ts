@@ -14,7 +14,7 @@ import {
   type EmotionModel,
 } from '@emodetect/model/node';
 import { DEFAULT_CROP, fileSha256 } from '@emodetect/preprocess/node';
-import { createNativeEngine, defaultNativeThreads, nativeSpec, nativeStatus, useNativeInference } from '@emodetect/native';
+import { bf16Support, createNativeEngine, defaultNativeThreads, nativeSpec, nativeStatus, useNativeInference } from '@emodetect/native';
 import { CLI_BACKENDS, chooseNative, tfjsBackend, type CliBackend } from './native.ts';
 import {
   DEFAULT_TRAIN_CONFIG,
@@ -208,6 +208,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
     const info = await initNodeBackend({ backend: tfjsBackend(requested) });
     const useNative = chooseNative(cmd, requested, { arch }, log);
     if (v.precision && !useNative) throw new UsageError('train: --precision applies to the native backend only');
+    const bf16 = precision === 'bf16' ? bf16Support() : undefined;
+    if (bf16 && !bf16.ok) throw new UsageError(`train: --precision bf16: ${bf16.reason}`);
     if (v['teacher-online'] && !useNative)
       throw new UsageError('train: --teacher-online needs the native backend (build it, see README), or drop the option');
     if (useNative) config.workers = 1;

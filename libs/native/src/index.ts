@@ -9,7 +9,7 @@
  * the optimizer state uses tfjs Adam's names, so a checkpoint moves between backends.
  */
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
@@ -113,6 +113,24 @@ export function nativeStatus(): NativeStatus {
  * Threads for the native step: one per core (at most 8) by default, `EMODETECT_NATIVE_THREADS` to override.
  * (OpenMP waits passively, so a busy machine loses little; see BENCHMARKS.md.)
  */
+/**
+ * Whether this CPU runs oneDNN's bf16 convolutions (`--precision bf16`): it needs the AVX512-BF16
+ * (or AMX-BF16) instructions, read from /proc/cpuinfo. Without them oneDNN 2.6 has no bf16
+ * training kernels, and a bf16 step would fail in the middle of a run.
+ */
+export function bf16Support(): { ok: true } | { ok: false; reason: string } {
+  let flags = '';
+  try {
+    flags = readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1] ?? '';
+  } catch {
+    return { ok: false, reason: 'cannot read /proc/cpuinfo to check for AVX512-BF16' };
+  }
+  const have = flags.split(/\s+/);
+  if (have.includes('avx512_bf16') || have.includes('amx_bf16')) return { ok: true };
+  const best = ['avx512f', 'avx2', 'avx'].find((f) => have.includes(f)) ?? 'none of AVX';
+  return { ok: false, reason: `this CPU has no AVX512-BF16 instructions (its widest vector set is ${best}); use fp32` };
+}
+
 export function defaultNativeThreads(): number {
   const env = Number(process.env.EMODETECT_NATIVE_THREADS);
   if (Number.isInteger(env) && env > 0) return env;
@@ -306,6 +324,10 @@ export class NativeNet {
     const { spec, variables, input } = nativeSpec(model);
     const err = Buffer.alloc(ERR_LEN);
     const bf16 = opts.precision === 'bf16' ? 1 : 0;
+    if (bf16) {
+      const support = bf16Support();
+      if (!support.ok) throw new NativeUnsupportedError(`native: bf16: ${support.reason}`);
+    }
     const handle = lib.create(
       spec,
       input[0],

@@ -8,7 +8,7 @@ import { createModel, PositionEmbedding, predictProbabilities, TransformerBlock 
 import { toyStripes as stripes } from '../../../tools/test-data.ts';
 import { silentProgress as silent, wholeAndResumed } from '../../../tools/test-resume.ts';
 import { DEFAULT_TRAIN_CONFIG, evaluate, resolveSplits, train, type TrainConfig } from '@emodetect/train/node';
-import { createNativeEngine, NativeNet, nativeSpec, nativeStatus, NativeUnsupportedError, useNativeInference } from './index.ts';
+import { bf16Support, createNativeEngine, NativeNet, nativeSpec, nativeStatus, NativeUnsupportedError, useNativeInference } from './index.ts';
 
 // The native library must be built in CI (.ci/run installs libdnnl-dev and builds it): fail, never skip.
 beforeAll(async () => {
@@ -292,8 +292,15 @@ function withModel<T extends { model: tf.LayersModel }>(m: T): T {
 }
 
 describe('bf16 convolutions', () => {
-  it('give the fp32 step loss and gradients to bfloat16 precision', async () => {
+  it('give the fp32 step loss and gradients to bfloat16 precision, or a clear refusal on a CPU without AVX512-BF16', async () => {
     const m = withoutDropout(createModel({ arch: 'small', seed: 21 }).model);
+    const support = bf16Support();
+    if (!support.ok) {
+      // No bf16 kernels on this CPU: asking for them is one clear error before any step, not a failure mid-run.
+      expect(support.reason).toMatch(/no AVX512-BF16 instructions \(its widest vector set is \w+\); use fp32/);
+      expect(() => NativeNet.fromModel(m, { batchSize: 8, threads: 1, precision: 'bf16' })).toThrow(NativeUnsupportedError);
+      return;
+    }
     const n = 32;
     const k = 7;
     const x = rand(n * 48 * 48, 22);
