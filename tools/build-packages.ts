@@ -47,6 +47,7 @@ export const PACKAGES: readonly PackageSpec[] = [
   { dir: 'libs/model', sideEffects: ['./src/transformer.js'] },
   { dir: 'libs/face-detect', sideEffects: false },
   { dir: 'libs/realtime', sideEffects: false },
+  { dir: 'libs/sources', sideEffects: false },
   { dir: 'libs/train', sideEffects: ['./src/worker.js', './src/worker-entry.mjs'] },
   {
     dir: 'libs/native',
