@@ -134,6 +134,15 @@ describe('bad input', () => {
     const again = await cli([...base, '--weights', '1,2', '--out', path.join(dir, 'mix2')], undefined, env);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/the detector found 4\d of 49 faces \(cached in /);
+    // eval reads the same photos, through the detector or as direct crops of the labelled box.
+    for (const faces of ['detect', 'box']) {
+      const ev = await cli(['eval', '--model', run, '--data', photos, '--split', 'val', '--faces', faces, '--json'], undefined, env);
+      expect(ev.code, ev.stderr).toBe(0);
+      expect(JSON.parse(ev.stdout).n).toBe(meta.training.sources[1].valImages);
+    }
+    const notPhotos = await cli(['eval', '--model', run, '--data', csv, '--faces', 'box'], undefined, env);
+    expect(notPhotos.code).toBe(2);
+    expectOneLineError(notPhotos, /eval: --faces applies to labelled-photo CSVs/);
   });
 
   it('--teacher distils from a trained model; a bad teacher is one line', async () => {

@@ -10,6 +10,7 @@ import { splitIndices } from '@emodetect/preprocess';
 import { choiceOption, intOption, parseCommand } from './args.ts';
 import { UsageError } from './errors.ts';
 import { loadDataset } from './data.ts';
+import { isPhotoCsv, loadPhotoFaces } from './sources.ts';
 import { stderrLog } from './log.ts';
 
 export const EVAL_HELP = `emodetect eval [--model <dir>] --data <csv|csv.gz|folder> [options]
@@ -19,9 +20,11 @@ Evaluate a model folder (or a run folder, whose model/ is used) on one split of 
 Options:
   --model <dir>      model folder with model.json, weights and metadata.json
                      (default: the bundled models/fer-base)
-  --data <path>      FER2013 CSV (.csv/.csv.gz) or image folder (required)
-  --split S          PrivateTest | PublicTest | Training | val | a folder split name (default: PrivateTest
+  --data <path>      FER2013 CSV (.csv/.csv.gz), image folder, or labelled-photo CSV such as ExpW's (required)
+  --split S          PrivateTest | PublicTest | Training | val | a folder or CSV split name (default: PrivateTest
                      for FER2013, else test or val)
+  --faces F          labelled photos: detect (default: each face found by the detector, as detect finds it,
+                     cut with the model's crop; cached) | box (the labelled box cut directly)
   --json             print exactly one JSON object to stdout:
                      {"n","accuracy","macroF1","labels","perClass","confusionMatrix"}
   --report <dir>     also write report.md, report.json and confusion.svg there
@@ -64,6 +67,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
     'skip-bad': { type: 'boolean' },
     backend: { type: 'string' },
     tta: { type: 'string' },
+    faces: { type: 'string' },
   });
   if (!v.data) throw new UsageError('eval: --data <csv|csv.gz|folder> is required (see emodetect eval --help)');
   const backend = choiceOption<CliBackend>('eval', 'backend', v.backend, CLI_BACKENDS, 'auto');
@@ -77,7 +81,12 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const m = await loadModelFolder(modelDir);
   if (v.tta) m.metadata.tta = choiceOption('eval', 'tta', v.tta, ['none', 'flip', 'views'] as const, m.metadata.tta);
   log.info(classifierRuntime('eval', backend, m, log));
-  const ds = await loadDataset(v.data, { skipBad: Boolean(v['skip-bad']), size: m.metadata.input.width, ferPlus: v.ferplus }, log);
+  const faces = v.faces === undefined ? undefined : choiceOption('eval', 'faces', v.faces, ['detect', 'box'] as const, 'detect');
+  const photos = await isPhotoCsv(v.data);
+  if (faces && !photos) throw new UsageError(`eval: --faces applies to labelled-photo CSVs (columns file, emotion, ...), not to ${v.data}`);
+  const ds = photos
+    ? await loadPhotoFaces(v.data, m.metadata.input, m.metadata.crop, faces ?? 'detect', log)
+    : await loadDataset(v.data, { skipBad: Boolean(v['skip-bad']), size: m.metadata.input.width, ferPlus: v.ferplus }, log);
   const defaultSplit = ['PrivateTest', 'test', 'val'].find((s) => s === 'val' || ds.splitNames.includes(s)) ?? 'val';
   const split = v.split ?? defaultSplit;
   const seed = m.metadata.training?.seed ?? 42;

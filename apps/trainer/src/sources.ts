@@ -5,7 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { DataError, fileSha256, type CropConfig, type ImageDataset, type InputConfig } from '@emodetect/preprocess/node';
+import { DataError, DEFAULT_CROP, fileSha256, type CropConfig, type ImageDataset, type InputConfig } from '@emodetect/preprocess/node';
 import { createPhotoDetector, isLabelledPhotoHeader, mixSources, readPhotoFaces, type MixedSources, type Source } from '@emodetect/sources/node';
 import { resolveSplits, stratifiedSample } from '@emodetect/train/node';
 import { loadDataset, type LoadOptions } from './data.ts';
@@ -34,7 +34,7 @@ export interface SourceRecord {
 }
 
 /** Whether a file is a labelled-photo CSV (header with `file` and `emotion` columns). */
-async function isPhotoCsv(file: string): Promise<boolean> {
+export async function isPhotoCsv(file: string): Promise<boolean> {
   if (!/\.csv$/i.test(file)) return false;
   const handle = await fs.open(file, 'r').catch(() => null);
   if (!handle) return false;
@@ -130,4 +130,35 @@ export async function loadSources(
   }
   const mixed = mixSources(sources, opts.seed);
   return { mixed, records, description: descriptions.join('; ') };
+}
+
+/**
+ * A photo source as the model sees it: each face found by the detector (`detect`) or cut from its
+ * labelled box (`box`, the "direct crop"), with the model's own input size and crop geometry.
+ */
+export async function loadPhotoFaces(
+  file: string,
+  input: InputConfig,
+  crop: Partial<CropConfig> | undefined,
+  faces: 'detect' | 'box',
+  log: Log,
+): Promise<ImageDataset> {
+  const detector = faces === 'detect' ? await createPhotoDetector() : undefined;
+  try {
+    const t0 = performance.now();
+    const r = await readPhotoFaces(file, {
+      detector: detector?.detector ?? { config: { model: 'short', maxFaces: 1, minScore: 0.5 }, estimateFaces: async () => [], dispose: () => undefined },
+      detectorKey: detector?.key ?? 'none',
+      input,
+      crop: { ...DEFAULT_CROP, ...crop },
+      faces,
+      onProgress: (done, total) => log.progress(`${faces === 'detect' ? 'finding faces in' : 'cutting the labelled boxes of'} ${file} ${done}/${total}`, done / total),
+    });
+    log.info(
+      `${file}: ${faces === 'detect' ? `the detector found ${r.data.count} of ${r.photos} faces` : `${r.data.count} labelled boxes cut`} (${r.fromCache ? 'from the cache' : `${((performance.now() - t0) / 1000).toFixed(0)} s`})`,
+    );
+    return r.data;
+  } finally {
+    detector?.dispose();
+  }
 }
