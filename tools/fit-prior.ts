@@ -38,7 +38,13 @@ for (const file of v.data) {
       input: m.metadata.input,
       crop: { ...DEFAULT_CROP, ...m.metadata.crop },
     });
-    sources.push({ name: path.basename(path.dirname(path.resolve(file))), data: r.data, train: [], val: splitIndices(r.data, 'val'), weight: 1 });
+    sources.push({
+      name: path.basename(path.dirname(path.resolve(file))),
+      data: r.data,
+      train: [],
+      val: splitIndices(r.data, 'val'),
+      weight: 1,
+    });
   } else {
     const ds = await readFer2013(file);
     sources.push({ name: 'fer2013', data: ds, train: [], val: splitIndices(ds, 'PublicTest'), weight: 1 });

@@ -26,9 +26,24 @@ import {
   reportMarkdown,
   type ClassificationReport,
 } from '@emodetect/metrics';
-import { argmaxRows, loadModelFolder, predictProbabilities, useFoldedInference, writeAtomically, type MetricsSummary } from '@emodetect/model/node';
+import {
+  argmaxRows,
+  loadModelFolder,
+  predictProbabilities,
+  useFoldedInference,
+  writeAtomically,
+  type MetricsSummary,
+} from '@emodetect/model/node';
 import { useNativeInference } from '@emodetect/native';
-import { applyFerPlus, DEFAULT_CROP, readFer2013, readFerPlus, splitIndices, toUnitFloat, type ImageDataset } from '@emodetect/preprocess/node';
+import {
+  applyFerPlus,
+  DEFAULT_CROP,
+  readFer2013,
+  readFerPlus,
+  splitIndices,
+  toUnitFloat,
+  type ImageDataset,
+} from '@emodetect/preprocess/node';
 import { createPhotoDetector, readPhotoFaces } from '@emodetect/sources/node';
 import { evaluate, evaluateLeakAware } from '@emodetect/train/node';
 

@@ -7,7 +7,8 @@ function faces(n: number): Uint8Array {
   const px = new Uint8Array(n * 2304);
   for (let i = 0; i < n; i++)
     for (let y = 0; y < 48; y++)
-      for (let x = 0; x < 48; x++) px[i * 2304 + y * 48 + x] = (x - 20 - (i % 8)) ** 2 + (y - 24) ** 2 < 100 ? 200 : 60 + ((x * 7 + y * 3) % 40);
+      for (let x = 0; x < 48; x++)
+        px[i * 2304 + y * 48 + x] = (x - 20 - (i % 8)) ** 2 + (y - 24) ** 2 < 100 ? 200 : 60 + ((x * 7 + y * 3) % 40);
   return px;
 }
 
@@ -28,7 +29,11 @@ const brightness: FaceClassifier = {
   },
   dispose: () => undefined,
 };
-const constant: FaceClassifier = { ...brightness, name: 'constant', classify: async (_, n) => Float32Array.from({ length: n * 7 }, (_, j) => (j % 7 === 3 ? 1 : 0)) };
+const constant: FaceClassifier = {
+  ...brightness,
+  name: 'constant',
+  classify: async (_, n) => Float32Array.from({ length: n * 7 }, (_, j) => (j % 7 === 3 ? 1 : 0)),
+};
 
 describe('bench:robust', () => {
   it('has the 16 degradations of issue 25 after the clean row; each changes the faces, the same way every time', () => {

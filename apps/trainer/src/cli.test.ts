@@ -184,13 +184,35 @@ describe('bad input', () => {
     const ok = await cli([...base, '--teacher', good, '--teacher', gz, '--out', path.join(dir, 'r4')]);
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stderr).toMatch(/teacher .*good\.json: test labels/);
-    expect(ok.stderr).toMatch(/distilling from .*good\.json \(100\.0% on the training faces\), .*good\.json\.gz \(100\.0% on the training faces\), teacher weight 0\.7/);
+    expect(ok.stderr).toMatch(
+      /distilling from .*good\.json \(100\.0% on the training faces\), .*good\.json\.gz \(100\.0% on the training faces\), teacher weight 0\.7/,
+    );
     const cases: [string, string, RegExp][] = [
-      ['missing.json', await labels('missing.json', rows.filter((r) => r !== 20), own), /missing\.json: no probabilities for training row 20 /],
-      ['sum.json', await labels('sum.json', rows, () => classes.map(() => 0.2)), /sum\.json: probabilities\[0\] \(row 0\) sum to 1\.4000, not 1/],
-      ['classes.json', await labels('classes.json', rows, own, { classes: classes.slice(1) }), /classes\.json: its classes \(disgust, .*\) differ/],
+      [
+        'missing.json',
+        await labels(
+          'missing.json',
+          rows.filter((r) => r !== 20),
+          own,
+        ),
+        /missing\.json: no probabilities for training row 20 /,
+      ],
+      [
+        'sum.json',
+        await labels('sum.json', rows, () => classes.map(() => 0.2)),
+        /sum\.json: probabilities\[0\] \(row 0\) sum to 1\.4000, not 1/,
+      ],
+      [
+        'classes.json',
+        await labels('classes.json', rows, own, { classes: classes.slice(1) }),
+        /classes\.json: its classes \(disgust, .*\) differ/,
+      ],
       ['not json', await writeFile(path.join(dir, 'x.json'), '{"format":').then(() => path.join(dir, 'x.json')), /x\.json: not valid JSON/],
-      ['other json', await writeFile(path.join(dir, 'y.json'), '[1,2]').then(() => path.join(dir, 'y.json')), /y\.json: not a teacher-labels file/],
+      [
+        'other json',
+        await writeFile(path.join(dir, 'y.json'), '[1,2]').then(() => path.join(dir, 'y.json')),
+        /y\.json: not a teacher-labels file/,
+      ],
     ];
     for (const [what, file, line] of cases) {
       const r = await cli([...base, '--teacher', file, '--out', path.join(dir, 'r5')]);

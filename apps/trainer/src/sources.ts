@@ -6,7 +6,14 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { DataError, DEFAULT_CROP, fileSha256, type CropConfig, type ImageDataset, type InputConfig } from '@emodetect/preprocess/node';
-import { createPhotoDetector, isLabelledPhotoHeader, mixSources, readPhotoFaces, type MixedSources, type Source } from '@emodetect/sources/node';
+import {
+  createPhotoDetector,
+  isLabelledPhotoHeader,
+  mixSources,
+  readPhotoFaces,
+  type MixedSources,
+  type Source,
+} from '@emodetect/sources/node';
 import { resolveSplits, stratifiedSample } from '@emodetect/train/node';
 import { loadDataset, type LoadOptions } from './data.ts';
 import type { Log } from './log.ts';
@@ -147,12 +154,17 @@ export async function loadPhotoFaces(
   try {
     const t0 = performance.now();
     const r = await readPhotoFaces(file, {
-      detector: detector?.detector ?? { config: { model: 'short', maxFaces: 1, minScore: 0.5 }, estimateFaces: async () => [], dispose: () => undefined },
+      detector: detector?.detector ?? {
+        config: { model: 'short', maxFaces: 1, minScore: 0.5 },
+        estimateFaces: async () => [],
+        dispose: () => undefined,
+      },
       detectorKey: detector?.key ?? 'none',
       input,
       crop: { ...DEFAULT_CROP, ...crop },
       faces,
-      onProgress: (done, total) => log.progress(`${faces === 'detect' ? 'finding faces in' : 'cutting the labelled boxes of'} ${file} ${done}/${total}`, done / total),
+      onProgress: (done, total) =>
+        log.progress(`${faces === 'detect' ? 'finding faces in' : 'cutting the labelled boxes of'} ${file} ${done}/${total}`, done / total),
     });
     log.info(
       `${file}: ${faces === 'detect' ? `the detector found ${r.data.count} of ${r.photos} faces` : `${r.data.count} labelled boxes cut`} (${r.fromCache ? 'from the cache' : `${((performance.now() - t0) / 1000).toFixed(0)} s`})`,

@@ -5,14 +5,7 @@ import path from 'node:path';
 import { describeBackend, initNodeBackend, BACKEND_NAMES } from '@emodetect/backend/node';
 import { DEFAULT_AUGMENT, DETECTOR_AUGMENT, NO_AUGMENT, ROBUST_AUGMENT, type AugmentConfig } from '@emodetect/augment';
 import { confusionMatrixSvg, reportMarkdown } from '@emodetect/metrics';
-import {
-  ARCHITECTURE_NAMES,
-  DEFAULT_INPUT,
-  createModel,
-  saveModelFolder,
-  loadModelFolder,
-  type EmotionModel,
-} from '@emodetect/model/node';
+import { ARCHITECTURE_NAMES, DEFAULT_INPUT, createModel, saveModelFolder, loadModelFolder, type EmotionModel } from '@emodetect/model/node';
 import { DEFAULT_CROP, fileSha256 } from '@emodetect/preprocess/node';
 import { bf16Support, createNativeEngine, defaultNativeThreads, nativeSpec, nativeStatus, useNativeInference } from '@emodetect/native';
 import { CLI_BACKENDS, chooseNative, tfjsBackend, type CliBackend } from './native.ts';
@@ -254,7 +247,17 @@ export async function trainCommand(argv: string[]): Promise<number> {
     if (cropFrom && cropFrom !== resume?.model) cropFrom.model.dispose();
     const { mixed, records, description } = await loadSources(
       specs,
-      { skipBad: Boolean(v['skip-bad']), size: 48, ferPlus: v.ferplus, ferPlusMode, input: DEFAULT_INPUT, crop, seed: config.seed, limit, valLimit },
+      {
+        skipBad: Boolean(v['skip-bad']),
+        size: 48,
+        ferPlus: v.ferplus,
+        ferPlusMode,
+        input: DEFAULT_INPUT,
+        crop,
+        seed: config.seed,
+        limit,
+        valLimit,
+      },
       log,
     );
     const was = resume?.model.metadata.training?.sources;
@@ -432,4 +435,3 @@ function nativeTeacher(m: EmotionModel): { description: string; dispose(): void 
 function withMixup(augment: AugmentConfig, alpha: number): AugmentConfig {
   return alpha > 0 ? { ...augment, mixup: alpha } : augment;
 }
-

@@ -25,7 +25,7 @@ beforeAll(async () => {
 /** A 48x48 gradient with a checkerboard: edges for blur and JPEG to lose. */
 function face(): GrayFloat {
   const data = new Float32Array(48 * 48);
-  for (let y = 0; y < 48; y++) for (let x = 0; x < 48; x++) data[y * 48 + x] = 0.2 + 0.5 * (x / 47) + ((x >> 2) + (y >> 2)) % 2 * 0.2;
+  for (let y = 0; y < 48; y++) for (let x = 0; x < 48; x++) data[y * 48 + x] = 0.2 + 0.5 * (x / 47) + (((x >> 2) + (y >> 2)) % 2) * 0.2;
   return { data, width: 48, height: 48 };
 }
 const energy = (d: Float32Array) => {

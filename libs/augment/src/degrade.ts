@@ -139,7 +139,8 @@ export function applyJpeg(img: GrayFloat, quality: number): void {
     for (let bx = 0; bx < w; bx += 8) {
       // Edge blocks repeat the last row and column, as encoders pad.
       for (let y = 0; y < 8; y++)
-        for (let x = 0; x < 8; x++) block[y * 8 + x] = Math.round(255 * clamp01(d[Math.min(h - 1, by + y) * w + Math.min(w - 1, bx + x)])) - 128;
+        for (let x = 0; x < 8; x++)
+          block[y * 8 + x] = Math.round(255 * clamp01(d[Math.min(h - 1, by + y) * w + Math.min(w - 1, bx + x)])) - 128;
       for (let v = 0; v < 8; v++)
         for (let u = 0; u < 8; u++) {
           let sum = 0;

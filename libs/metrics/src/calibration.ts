@@ -94,7 +94,7 @@ export function fitClassWeights(sets: readonly ScoredSet[], k: number): { weight
       for (let v = -1.5; v <= 1.5 + 1e-9; v += 0.05) {
         logW[c] = v;
         const o = objective();
-        if (o > best + 1e-9) (best = o), (bestV = v);
+        if (o > best + 1e-9) ((best = o), (bestV = v));
       }
       logW[c] = bestV;
       if (bestV !== keep) moved = true;

@@ -106,4 +106,11 @@ export function reportMarkdown(r: ClassificationReport, title = 'Evaluation'): s
   ];
   return lines.join('\n');
 }
-export { applyClassWeights, expectedCalibrationError, fitClassWeights, predictedFrequencies, priorObjective, type ScoredSet } from './calibration.ts';
+export {
+  applyClassWeights,
+  expectedCalibrationError,
+  fitClassWeights,
+  predictedFrequencies,
+  priorObjective,
+  type ScoredSet,
+} from './calibration.ts';

@@ -155,7 +155,12 @@ export async function predictProbabilities(
   return p;
 }
 
-async function predictRaw(m: EmotionModel, faces: Float32Array, n: number, { batchSize = 256, onProgress }: PredictOptions): Promise<Float32Array> {
+async function predictRaw(
+  m: EmotionModel,
+  faces: Float32Array,
+  n: number,
+  { batchSize = 256, onProgress }: PredictOptions,
+): Promise<Float32Array> {
   if (m.runtime) return m.runtime.predict(faces, n, { batchSize, onProgress });
   const { height, width, channels } = m.metadata.input;
   const per = height * width * channels;

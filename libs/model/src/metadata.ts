@@ -116,7 +116,11 @@ export function validateMetadata(value: unknown, where: string): ModelMetadata {
   }
   if (m.priorCorrection !== undefined) {
     const w = (m.priorCorrection as Record<string, unknown>)?.weights;
-    if (!Array.isArray(w) || w.length !== (m.labels as string[]).length || !w.every((x) => typeof x === 'number' && x > 0 && Number.isFinite(x)))
+    if (
+      !Array.isArray(w) ||
+      w.length !== (m.labels as string[]).length ||
+      !w.every((x) => typeof x === 'number' && x > 0 && Number.isFinite(x))
+    )
       fail(where, '"priorCorrection.weights" needs one positive number per label');
   }
   return value as ModelMetadata;

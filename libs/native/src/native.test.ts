@@ -8,7 +8,15 @@ import { createModel, PositionEmbedding, predictProbabilities, TransformerBlock 
 import { toyStripes as stripes } from '../../../tools/test-data.ts';
 import { silentProgress as silent, wholeAndResumed } from '../../../tools/test-resume.ts';
 import { DEFAULT_TRAIN_CONFIG, evaluate, resolveSplits, train, type TrainConfig } from '@emodetect/train/node';
-import { bf16Support, createNativeEngine, NativeNet, nativeSpec, nativeStatus, NativeUnsupportedError, useNativeInference } from './index.ts';
+import {
+  bf16Support,
+  createNativeEngine,
+  NativeNet,
+  nativeSpec,
+  nativeStatus,
+  NativeUnsupportedError,
+  useNativeInference,
+} from './index.ts';
 
 // The native library must be built in CI (.ci/run installs libdnnl-dev and builds it): fail, never skip.
 beforeAll(async () => {

@@ -34,11 +34,11 @@ function csvFields(line: string): string[] {
   for (let i = 0; i < line.length; i++) {
     const c = line[i];
     if (quoted) {
-      if (c === '"' && line[i + 1] === '"') (cur += '"'), i++;
+      if (c === '"' && line[i + 1] === '"') ((cur += '"'), i++);
       else if (c === '"') quoted = false;
       else cur += c;
     } else if (c === '"') quoted = true;
-    else if (c === ',') out.push(cur), (cur = '');
+    else if (c === ',') (out.push(cur), (cur = ''));
     else cur += c;
   }
   out.push(cur);
@@ -63,7 +63,8 @@ export function parseLabelledPhotos(text: string, where: string, classNames: rea
   const col = (...names: string[]) => header.findIndex((h) => names.includes(h));
   const file = col('file');
   const emotion = col('emotion', 'label');
-  if (file < 0 || emotion < 0) throw new DataError(`${where}: the header needs "file" and "emotion" columns (it has: ${header.join(', ')})`);
+  if (file < 0 || emotion < 0)
+    throw new DataError(`${where}: the header needs "file" and "emotion" columns (it has: ${header.join(', ')})`);
   const split = col('split');
   const group = col('photo', 'group');
   const box = ['box_x', 'box_y', 'box_width', 'box_height'].map((n) => col(n));
@@ -78,7 +79,12 @@ export function parseLabelledPhotos(text: string, where: string, classNames: rea
     const label = /^\d+$/.test(e) ? Number(e) : lower.indexOf(e.toLowerCase());
     if (!(label >= 0 && label < classNames.length)) throw bad(`unknown emotion "${e}" (expected one of: ${classNames.join(', ')})`);
     if (!f[file]) throw bad('the file is empty');
-    const row: PhotoRow = { file: f[file], label, split: split >= 0 ? f[split] || 'train' : 'train', group: group >= 0 ? f[group] : f[file] };
+    const row: PhotoRow = {
+      file: f[file],
+      label,
+      split: split >= 0 ? f[split] || 'train' : 'train',
+      group: group >= 0 ? f[group] : f[file],
+    };
     if (box.every((c) => c >= 0)) {
       const [x, y, width, height] = box.map((c) => Number(f[c]));
       if ([x, y, width, height].every(Number.isFinite) && width > 0 && height > 0) row.box = { x, y, width, height };
@@ -106,7 +112,7 @@ export function pickFace(faces: readonly Face[], box?: FaceBox): Face | null {
     const fy = f.box.y + f.box.height / 2;
     if (fx < box.x || fx > box.x + box.width || fy < box.y || fy > box.y + box.height) continue;
     const d = (fx - cx) ** 2 + (fy - cy) ** 2;
-    if (d < bestD) (best = f), (bestD = d);
+    if (d < bestD) ((best = f), (bestD = d));
   }
   return best;
 }
@@ -126,7 +132,14 @@ export function cropForModel(image: GrayImage, face: Face, input: InputConfig, c
  * groups at a time and stratified by class (each group counts for the class of its first face).
  * Returns a dataset with one more split name; pixels are shared.
  */
-export function holdOutGroups(ds: ImageDataset, groups: readonly string[], from: string, to: string, fraction: number, seed: number): ImageDataset {
+export function holdOutGroups(
+  ds: ImageDataset,
+  groups: readonly string[],
+  from: string,
+  to: string,
+  fraction: number,
+  seed: number,
+): ImageDataset {
   const code = ds.splitNames.findIndex((s) => s.toLowerCase() === from.toLowerCase());
   if (code < 0) throw new DataError(`no "${from}" split to hold out from (splits: ${ds.splitNames.join(', ')})`);
   const byGroup = new Map<string, number[]>();
@@ -181,9 +194,13 @@ export function mixSources(sources: readonly Source[], seed: number): MixedSourc
   const [first] = sources;
   for (const s of sources) {
     if (s.data.width !== first.data.width || s.data.height !== first.data.height)
-      throw new DataError(`${s.name}: images are ${s.data.width}x${s.data.height}, ${first.name}'s are ${first.data.width}x${first.data.height}`);
+      throw new DataError(
+        `${s.name}: images are ${s.data.width}x${s.data.height}, ${first.name}'s are ${first.data.width}x${first.data.height}`,
+      );
     if (s.data.classNames.join(',') !== first.data.classNames.join(','))
-      throw new DataError(`${s.name}: classes (${s.data.classNames.join(', ')}) differ from ${first.name}'s (${first.data.classNames.join(', ')})`);
+      throw new DataError(
+        `${s.name}: classes (${s.data.classNames.join(', ')}) differ from ${first.name}'s (${first.data.classNames.join(', ')})`,
+      );
     if (!(s.weight > 0)) throw new DataError(`${s.name}: sampling weight must be > 0, not ${s.weight}`);
   }
   if (sources.length === 1 && first.weight === 1) {

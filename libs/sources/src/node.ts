@@ -7,7 +7,17 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createNodeFaceDetector, type FaceDetector } from '@emodetect/face-detect/node';
-import { DataError, DEFAULT_CROP, FER2013_CLASSES, IMAGE_EXTENSIONS, decodeImageFileRgba, isGray, rgbaToGray, type ImageDataset, type InputConfig } from '@emodetect/preprocess/node';
+import {
+  DataError,
+  DEFAULT_CROP,
+  FER2013_CLASSES,
+  IMAGE_EXTENSIONS,
+  decodeImageFileRgba,
+  isGray,
+  rgbaToGray,
+  type ImageDataset,
+  type InputConfig,
+} from '@emodetect/preprocess/node';
 import { IMAGE_RECIPE, recipeDetector, recipeModels, type CropOptions, type DetectorRecipe } from '@emodetect/realtime';
 import { boxFace, cropForModel, holdOutGroups, parseLabelledPhotos, pickFace, type PhotoRow } from './index.ts';
 
@@ -53,7 +63,9 @@ export interface PhotoFaces {
  * The face detector for photo sources, set up as `emodetect detect` runs on images (the image
  * recipe: 3x3 tiles and a second look), and the key that names its settings in the cache.
  */
-export async function createPhotoDetector(recipe: DetectorRecipe = IMAGE_RECIPE): Promise<{ detector: FaceDetector; key: string; dispose(): void }> {
+export async function createPhotoDetector(
+  recipe: DetectorRecipe = IMAGE_RECIPE,
+): Promise<{ detector: FaceDetector; key: string; dispose(): void }> {
   const bases: Partial<Record<'short' | 'full', FaceDetector>> = {};
   for (const m of recipeModels(recipe)) bases[m] = await createNodeFaceDetector({ model: m, maxFaces: recipe.maxFaces });
   return {
@@ -69,19 +81,33 @@ export function defaultCacheDir(): string {
 }
 
 /** The rows of a photo source: a labelled CSV (files relative to its folder or to `images/` beside it), or a folder `<root>/<split>/<class>/*` (or `<root>/<class>/*`). */
-export async function listPhotos(source: string, classNames: readonly string[] = FER2013_CLASSES): Promise<{ root: string; rows: PhotoRow[] }> {
+export async function listPhotos(
+  source: string,
+  classNames: readonly string[] = FER2013_CLASSES,
+): Promise<{ root: string; rows: PhotoRow[] }> {
   const stat = await fs.stat(source).catch(() => null);
   if (!stat) throw new DataError(`${source}: not found`);
   if (stat.isFile()) {
     const rows = parseLabelledPhotos(await fs.readFile(source, 'utf8'), source, classNames);
     // Files are relative to the CSV's folder, or to an `images/` folder beside it (ExpW's layout).
     const dir = path.dirname(source);
-    const exists = (p: string) => fs.stat(p).then(() => true, () => false);
-    const root = !(await exists(path.resolve(dir, rows[0].file))) && (await exists(path.resolve(dir, 'images', rows[0].file))) ? path.join(dir, 'images') : dir;
+    const exists = (p: string) =>
+      fs.stat(p).then(
+        () => true,
+        () => false,
+      );
+    const root =
+      !(await exists(path.resolve(dir, rows[0].file))) && (await exists(path.resolve(dir, 'images', rows[0].file)))
+        ? path.join(dir, 'images')
+        : dir;
     return { root, rows };
   }
   const lower = classNames.map((c) => c.toLowerCase());
-  const dirs = async (d: string) => (await fs.readdir(d, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+  const dirs = async (d: string) =>
+    (await fs.readdir(d, { withFileTypes: true }))
+      .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+      .map((e) => e.name)
+      .sort();
   const top = await dirs(source);
   if (top.length === 0) throw new DataError(`${source}: no class or split folders inside (expected <root>/<split>/<class>/*.jpg)`);
   const layout = top.every((t) => lower.includes(t.toLowerCase())) ? [{ split: 'train', dir: '' }] : top.map((t) => ({ split: t, dir: t }));
@@ -89,7 +115,8 @@ export async function listPhotos(source: string, classNames: readonly string[] =
   for (const { split, dir } of layout) {
     for (const cls of await dirs(path.join(source, dir))) {
       const label = lower.indexOf(cls.toLowerCase());
-      if (label < 0) throw new DataError(`${path.join(source, dir, cls)}: unknown class folder "${cls}" (expected one of: ${classNames.join(', ')})`);
+      if (label < 0)
+        throw new DataError(`${path.join(source, dir, cls)}: unknown class folder "${cls}" (expected one of: ${classNames.join(', ')})`);
       const files = (await fs.readdir(path.join(source, dir, cls)))
         .filter((f) => (IMAGE_EXTENSIONS as readonly string[]).includes(path.extname(f).toLowerCase()))
         .sort();
@@ -117,7 +144,8 @@ export async function readPhotoFaces(source: string, opts: PhotoFacesOptions): P
   const classNames = opts.classNames ?? FER2013_CLASSES;
   const { root, rows } = await listPhotos(source, classNames);
   const mode = opts.faces ?? 'detect';
-  if (mode === 'box' && rows.some((r) => !r.box)) throw new DataError(`${source}: faces "box" needs a labelled box (box_x, box_y, box_width, box_height) on every row`);
+  if (mode === 'box' && rows.some((r) => !r.box))
+    throw new DataError(`${source}: faces "box" needs a labelled box (box_x, box_y, box_width, box_height) on every row`);
   const { height, width } = opts.input;
   const stats = await Promise.all(
     rows.map(async (r) => {
@@ -127,11 +155,24 @@ export async function readPhotoFaces(source: string, opts: PhotoFacesOptions): P
     }),
   );
   const key = createHash('sha256')
-    .update(JSON.stringify({ rows, stats, mode, detector: mode === 'detect' ? opts.detectorKey : null, crop: { ...DEFAULT_CROP, ...opts.crop }, height, width, classNames }))
+    .update(
+      JSON.stringify({
+        rows,
+        stats,
+        mode,
+        detector: mode === 'detect' ? opts.detectorKey : null,
+        crop: { ...DEFAULT_CROP, ...opts.crop },
+        height,
+        width,
+        classNames,
+      }),
+    )
     .digest('hex')
     .slice(0, 20);
   const cacheDir = opts.cacheDir === undefined ? defaultCacheDir() : opts.cacheDir;
-  const cacheFile = cacheDir ? path.join(cacheDir, `${path.basename(path.resolve(source)).replace(/[^\w.-]/g, '_')}-${mode}-${key}.faces`) : undefined;
+  const cacheFile = cacheDir
+    ? path.join(cacheDir, `${path.basename(path.resolve(source)).replace(/[^\w.-]/g, '_')}-${mode}-${key}.faces`)
+    : undefined;
   let crops = cacheFile ? await readCache(cacheFile) : null;
   const fromCache = crops !== null;
   if (!crops) {
@@ -169,7 +210,14 @@ export async function readPhotoFaces(source: string, opts: PhotoFacesOptions): P
   const train = splitNames.find((s) => ['train', 'training'].includes(s.toLowerCase()));
   if (!hasVal && train) data = holdOutGroups(data, groups, train, 'val', opts.valFraction ?? 0.15, opts.valSeed ?? 1);
   const keptSet = new Set(crops.kept);
-  return { data, groups, photos: rows.length, missed: rows.filter((_, i) => !keptSet.has(i)).map((r) => ({ file: r.file, split: r.split })), cacheFile, fromCache };
+  return {
+    data,
+    groups,
+    photos: rows.length,
+    missed: rows.filter((_, i) => !keptSet.has(i)).map((r) => ({ file: r.file, split: r.split })),
+    cacheFile,
+    fromCache,
+  };
 }
 
 interface Crops {

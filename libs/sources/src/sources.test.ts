@@ -39,9 +39,7 @@ describe('labelled photo lists', () => {
     ]);
   });
   it('names the file and line of a bad row', () => {
-    expect(() => parseLabelledPhotos('file,emotion\na.jpg,bored\n', 'l.csv', CLASSES)).toThrow(
-      /l\.csv: line 2: unknown emotion "bored"/,
-    );
+    expect(() => parseLabelledPhotos('file,emotion\na.jpg,bored\n', 'l.csv', CLASSES)).toThrow(/l\.csv: line 2: unknown emotion "bored"/);
     expect(() => parseLabelledPhotos('name,label\n', 'l.csv', CLASSES)).toThrow(DataError);
   });
 });

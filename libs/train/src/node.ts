@@ -240,7 +240,13 @@ export function consoleProgress(stream: NodeJS.WriteStream = process.stderr, eve
         return;
       }
       stream.write(
-        `\r\x1b[2Kepoch ${r.epoch}: loss ${r.trainLoss.toFixed(3)} acc ${(100 * r.trainAccuracy).toFixed(1)}% | val loss ${r.valLoss.toFixed(3)} acc ${(100 * r.valAccuracy).toFixed(1)}%${r.valBySource ? ` (${Object.entries(r.valBySource).map(([k, a]) => `${k} ${(100 * a).toFixed(1)}%`).join(', ')})` : ''}${improved ? ' *' : ''} | lr ${r.learningRate.toExponential(1)} | ${r.imagesPerSecond.toFixed(0)} img/s, ${fmtTime(r.seconds)}\n`,
+        `\r\x1b[2Kepoch ${r.epoch}: loss ${r.trainLoss.toFixed(3)} acc ${(100 * r.trainAccuracy).toFixed(1)}% | val loss ${r.valLoss.toFixed(3)} acc ${(100 * r.valAccuracy).toFixed(1)}%${
+          r.valBySource
+            ? ` (${Object.entries(r.valBySource)
+                .map(([k, a]) => `${k} ${(100 * a).toFixed(1)}%`)
+                .join(', ')})`
+            : ''
+        }${improved ? ' *' : ''} | lr ${r.learningRate.toExponential(1)} | ${r.imagesPerSecond.toFixed(0)} img/s, ${fmtTime(r.seconds)}\n`,
       );
     },
     message(text) {
