@@ -14,6 +14,7 @@ import {
   type MixedSources,
   type Source,
 } from '@emodetect/sources/node';
+import type { TrainingSource } from '@emodetect/model';
 import { resolveSplits, stratifiedSample } from '@emodetect/train/node';
 import { loadDataset, type LoadOptions } from './data.ts';
 import type { Log } from './log.ts';
@@ -26,19 +27,8 @@ export interface SourceSpec {
   photos: boolean;
 }
 
-/** What the run records about each source. */
-export interface SourceRecord {
-  name: string;
-  file: string;
-  sha256: string;
-  weight: number;
-  kind: 'faces' | 'photos';
-  trainImages: number;
-  valImages: number;
-  /** Photos: how many were listed and how many faces the detector found. */
-  photos?: number;
-  found?: number;
-}
+/** What the run records about each source (in the model's metadata, `training.sources`). */
+export type SourceRecord = TrainingSource;
 
 /** Whether a file is a labelled-photo CSV (header with `file` and `emotion` columns). */
 export async function isPhotoCsv(file: string): Promise<boolean> {
