@@ -64,3 +64,21 @@ describe('bench:robust', () => {
     expect(s.dropWorse).toEqual([]);
   });
 });
+
+describe('robust-merge', () => {
+  it('appends models measured later and replaces a row measured again; later files win', async () => {
+    const { mergeRobust } = await import('./robust-merge.ts');
+    const cell = (accuracy: number) => ({ accuracy, macroF1: accuracy, predicted: new Array(7).fill(1 / 7) });
+    const rows = (names: string[], acc: number[]) => names.map((perturbation) => ({ perturbation, group: 'x', cells: acc.map(cell) }));
+    const all = PERTURBATIONS.map((p) => p.name);
+    const a = { set: 's', n: 5, models: ['emodetect old', 'Human'], rows: rows(all, [0.5, 0.4]) };
+    const b = { set: 's', n: 5, models: ['emodetect new'], rows: rows(all, [0.6]) };
+    const fix = { set: 's', n: 5, models: ['Human'], rows: rows(['clean', 'blur σ1.5'], [0.45]) };
+    const [m] = mergeRobust([[a], [b], [fix]]);
+    expect(m.models).toEqual(['emodetect old', 'Human', 'emodetect new']);
+    expect(m.rows).toHaveLength(17);
+    const blur = m.rows.find((r) => r.perturbation === 'blur σ1.5')!;
+    expect(blur.cells.map((c) => c.accuracy)).toEqual([0.5, 0.45, 0.6]);
+    expect(() => mergeRobust([[a], [{ ...b, n: 6 }]])).toThrow(/5 faces in one file and 6 in another/);
+  });
+});

@@ -56,7 +56,9 @@ export const PERTURBATIONS: readonly Perturbation[] = [
   {
     name: 'horizontal squeeze (x0.75)',
     group: 'pose',
-    apply: (img) => warp(img, { angleRad: 0, scale: 1, dx: 0, dy: 0, flip: false, aspect: 0.75 }),
+    // Width x0.75, height kept: zoom √0.75 with aspect √0.75 (geometricTransform scales width by
+    // scale·aspect and height by scale/aspect).
+    apply: (img) => warp(img, { angleRad: 0, scale: Math.sqrt(0.75), dx: 0, dy: 0, flip: false, aspect: Math.sqrt(0.75) }),
   },
   { name: 'sunglasses (eye band)', group: 'occlusion', apply: (img) => occludeEyes(img) },
   { name: 'mask (lower face)', group: 'occlusion', apply: (img) => occludeMouth(img) },
@@ -160,18 +162,24 @@ export function robustMarkdown(r: RobustResult): string {
   return md;
 }
 
-/** Rows (perturbations) where model `a` is ahead of every other model, and where its drop is no larger than theirs. */
-export function robustSummary(r: RobustResult, a = 0): { ahead: number; rows: number; dropNoWorse: string[]; dropWorse: string[] } {
+/**
+ * Rows (perturbations) where model `a` is ahead of the models `against` (default: every other),
+ * and the perturbations where its drop from clean is no larger than each of theirs.
+ */
+export function robustSummary(
+  r: RobustResult,
+  a = 0,
+  against: readonly number[] = r.models.map((_, i) => i).filter((i) => i !== a),
+): { ahead: number; rows: number; dropNoWorse: string[]; dropWorse: string[] } {
   const clean = r.rows[0].cells;
   let ahead = 0;
   const dropNoWorse: string[] = [];
   const dropWorse: string[] = [];
+  const drop = (row: RobustResult['rows'][number], i: number) => clean[i].accuracy - row.cells[i].accuracy;
   for (const row of r.rows) {
-    const others = row.cells.filter((_, i) => i !== a);
-    if (others.every((c) => row.cells[a].accuracy > c.accuracy)) ahead++;
+    if (against.every((i) => row.cells[a].accuracy > row.cells[i].accuracy)) ahead++;
     if (row.perturbation === 'clean') continue;
-    const drop = (i: number) => clean[i].accuracy - row.cells[i].accuracy;
-    if (row.cells.every((_, i) => i === a || drop(a) <= drop(i))) dropNoWorse.push(row.perturbation);
+    if (against.every((i) => drop(row, a) <= drop(row, i))) dropNoWorse.push(row.perturbation);
     else dropWorse.push(row.perturbation);
   }
   return { ahead, rows: r.rows.length, dropNoWorse, dropWorse };
