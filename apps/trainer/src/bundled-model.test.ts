@@ -49,5 +49,6 @@ describe('the bundled model', () => {
     const card = await readFile(path.join(dir, 'MODEL_CARD.md'), 'utf8');
     expect(card).toContain(`**${(100 * recorded('PrivateTest').accuracy).toFixed(2)}%**`);
     console.info(`bundled ${m.metadata.name}: PrivateTest ${(100 * acc).toFixed(2)}%, without duplicates ${(100 * dedup).toFixed(2)}%`);
-  });
+    // 3,589 faces x 14 views: about 50 s natively on two AVX2 cores alone, several times that beside other tests.
+  }, 600_000);
 });
