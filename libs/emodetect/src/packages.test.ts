@@ -61,7 +61,8 @@ beforeAll(async () => {
   for (const t of tarballs) {
     const name = JSON.parse(run('tar', ['-xzOf', t, 'package/package.json'])).name as string;
     // The one-call package and what it needs (not the trainer's libraries, nor the native addon).
-    if (!['@emodetect/train', '@emodetect/native', '@emodetect/augment', '@emodetect/metrics'].includes(name)) deps[name] = `file:${t}`;
+    if (!['@emodetect/train', '@emodetect/sources', '@emodetect/native', '@emodetect/augment', '@emodetect/metrics'].includes(name))
+      deps[name] = `file:${t}`;
   }
   await fs.writeFile(
     path.join(dir, 'package.json'),
