@@ -185,7 +185,7 @@ const CASES: Case[] = [
     name: 'train --augment strong',
     args: () => ['train', '--data', 'x', '--augment', 'strong'],
     code: 2,
-    line: /--augment must be one of default, detector, none/,
+    line: /--augment must be one of default, detector, robust, none/,
   },
   {
     name: 'train --ferplus-mode x',

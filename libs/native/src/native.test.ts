@@ -195,7 +195,7 @@ describe('NativeNet against tfjs (cpu backend)', () => {
       } finally {
         net.dispose();
       }
-    });
+    }, 600_000); // tfjs' cpu backend computes the reference step: minutes on two AVX2 cores beside other suites
 });
 
 describe('native inference runtime', () => {
