@@ -35,17 +35,9 @@ import {
   type MetricsSummary,
 } from '@emodetect/model/node';
 import { useNativeInference } from '@emodetect/native';
-import {
-  applyFerPlus,
-  DEFAULT_CROP,
-  readFer2013,
-  readFerPlus,
-  splitIndices,
-  toUnitFloat,
-  type ImageDataset,
-} from '@emodetect/preprocess/node';
+import { applyFerPlus, DEFAULT_CROP, readFer2013, readFerPlus, splitIndices } from '@emodetect/preprocess/node';
 import { createPhotoDetector, readPhotoFaces } from '@emodetect/sources/node';
-import { evaluate, evaluateLeakAware } from '@emodetect/train/node';
+import { evaluate, evaluateLeakAware, gatherImages } from '@emodetect/train/node';
 
 const { values: v, positionals } = parseArgs({
   allowPositionals: true,
@@ -114,7 +106,7 @@ if (existsSync(expwFile)) {
       faces,
     });
     const idx = splitIndices(r.data, 'test');
-    const probs = await predictProbabilities(m, gather(r.data, idx), idx.length);
+    const probs = await predictProbabilities(m, gatherImages(r.data, idx), idx.length);
     const labels = idx.map((i) => r.data.labels[i]);
     const report = classificationReport(labels, Array.from(argmaxRows(probs, m.metadata.labels.length)), m.metadata.labels);
     const photos = idx.length + r.missed.filter((x) => x.split === 'test').length;
@@ -124,12 +116,6 @@ if (existsSync(expwFile)) {
 } else if (v.expw) {
   console.error(`model-card: --expw ${v.expw}: file not found`);
   process.exit(2);
-}
-function gather(d: ImageDataset, idx: number[]): Float32Array {
-  const per = d.width * d.height;
-  const out = new Float32Array(idx.length * per);
-  idx.forEach((j, i) => toUnitFloat(d.pixels.subarray(j * per, (j + 1) * per), out, i * per));
-  return out;
 }
 
 const summary = (split: string, r: ClassificationReport): MetricsSummary => ({ split, n: r.n, accuracy: r.accuracy, macroF1: r.macroF1 });

@@ -24,10 +24,10 @@ import { boxFace, cropForModel, holdOutGroups, parseLabelledPhotos, pickFace, ty
 export * from './index.ts';
 
 export interface PhotoFacesOptions {
-  /** The face detector, set up as `detect` runs it on images (the caller owns and disposes it). */
-  detector: FaceDetector;
-  /** A description of the detector and its settings: part of the cache key. */
-  detectorKey: string;
+  /** The face detector, set up as `detect` runs it on images (the caller owns and disposes it); needed for faces `detect`. */
+  detector?: FaceDetector;
+  /** A description of the detector and its settings: part of the cache key (faces `detect`). */
+  detectorKey?: string;
   /** The classifier's input (size) and crop geometry: faces are cut as the model sees them. */
   input: InputConfig;
   crop?: CropOptions;
@@ -144,6 +144,7 @@ export async function readPhotoFaces(source: string, opts: PhotoFacesOptions): P
   const classNames = opts.classNames ?? FER2013_CLASSES;
   const { root, rows } = await listPhotos(source, classNames);
   const mode = opts.faces ?? 'detect';
+  if (mode === 'detect' && !opts.detector) throw new Error('readPhotoFaces: faces "detect" needs a detector');
   if (mode === 'box' && rows.some((r) => !r.box))
     throw new DataError(`${source}: faces "box" needs a labelled box (box_x, box_y, box_width, box_height) on every row`);
   const { height, width } = opts.input;
@@ -181,7 +182,7 @@ export async function readPhotoFaces(source: string, opts: PhotoFacesOptions): P
       const file = path.resolve(root, r.file);
       const rgba = await decodeImageFileRgba(file);
       const gray = isGray(rgba) ? rgba : rgbaToGray(rgba);
-      const face = mode === 'box' ? boxFace(r.box!) : pickFace(await opts.detector.estimateFaces(rgba), r.box);
+      const face = mode === 'box' ? boxFace(r.box!) : pickFace(await opts.detector!.estimateFaces(rgba), r.box);
       if (face) {
         crops.pixels.set(cropForModel(gray, face, opts.input, opts.crop), crops.kept.length * height * width);
         crops.kept.push(i);
